@@ -1,0 +1,920 @@
+/*
+ * utpstream native shim. See utps.h for the contract.
+ *
+ * Copyright (c) 2026 the utpstream authors. MIT license.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include "utps.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+#endif
+
+#ifdef __linux__
+#include <sys/random.h>
+#endif
+
+#include "utp.h"
+
+/* ---------------------------------------------------------------- slots */
+
+#define SLOT_BITS 20
+#define SLOT_MASK ((1u << SLOT_BITS) - 1)
+#define GEN_MASK 0x7ffu /* ids stay below 2^31 */
+
+enum {
+	SLOT_FREE = 0,
+	SLOT_LIVE = 1,
+	SLOT_NAGLE = 2,     /* written since the last end of batch */
+	SLOT_PENDING = 4,   /* accepted, not yet established (counts against backlog) */
+	SLOT_CLOSED = 8,    /* utp_close called */
+};
+
+typedef struct {
+	utp_socket *sock;
+	uint32_t gen;
+	uint32_t unread; /* bytes handed to JavaScript and not yet consumed */
+	uint32_t flags;
+	uint32_t next_free;
+} slot_t;
+
+/* ------------------------------------------------------------- byte queue */
+
+typedef struct {
+	uint8_t *data;
+	size_t len;  /* bytes written */
+	size_t head; /* bytes already taken */
+	size_t cap;
+} bytequeue_t;
+
+static int bq_reserve(bytequeue_t *q, size_t extra) {
+	if (q->head > 0 && q->head == q->len) {
+		q->head = q->len = 0;
+	}
+	if (q->len + extra <= q->cap) return 0;
+	if (q->head > 0) {
+		memmove(q->data, q->data + q->head, q->len - q->head);
+		q->len -= q->head;
+		q->head = 0;
+		if (q->len + extra <= q->cap) return 0;
+	}
+	size_t cap = q->cap ? q->cap : 65536;
+	while (cap < q->len + extra) cap *= 2;
+	uint8_t *p = (uint8_t *)realloc(q->data, cap);
+	if (!p) return -1;
+	q->data = p;
+	q->cap = cap;
+	return 0;
+}
+
+/* ------------------------------------------------------------ tx batching */
+
+#define TX_BATCH 64
+#define TX_SLOT_BYTES 2048
+#define RX_BATCH 64
+#define RX_SLOT_BYTES 65536
+
+struct utps_ctx {
+	utp_context *utp;
+	int fd; /* -1 unless utps_attach_fd */
+	int destroying;
+	int accepting;
+	int backlog;
+	int pending;
+
+	slot_t *slots;
+	uint32_t nslots;
+	uint32_t first_free; /* index + 1, 0 = none */
+	int live;
+
+	bytequeue_t events;
+	size_t last_read_record; /* offset + 1 of the last READ header, 0 = none */
+	bytequeue_t datagrams;   /* runtime I/O mode outgoing queue */
+
+	uint32_t *nagle;
+	uint32_t nnagle, nagle_cap;
+
+	uint64_t rng;
+
+	/* native I/O */
+	uint8_t *txbuf;
+	struct sockaddr_storage txaddr[TX_BATCH];
+	socklen_t txaddrlen[TX_BATCH];
+	size_t txlen[TX_BATCH];
+	int ntx;
+	uint8_t *rxbuf;
+
+	/* counters, see utps_counters */
+	uint64_t c_rx_datagrams, c_tx_datagrams, c_tx_dropped, c_rx_foreign, c_rx_truncated, c_syscalls;
+};
+
+static int g_live_sockets = 0;
+static int g_live_contexts = 0;
+
+/* ---------------------------------------------------------------- helpers */
+
+static uint64_t splitmix(uint64_t *s) {
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static int to_sockaddr(int family, const uint8_t *addr, int port, struct sockaddr_storage *ss, socklen_t *len) {
+	memset(ss, 0, sizeof *ss);
+	if (port < 0 || port > 65535) return -1;
+	if (family == 4) {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		memcpy(&a->sin_addr, addr, 4);
+		*len = sizeof *a;
+		return 0;
+	}
+	if (family == 6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		memcpy(&a->sin6_addr, addr, 16);
+		*len = sizeof *a;
+		return 0;
+	}
+	return -1;
+}
+
+/* Writes family, port and 16 address bytes; returns 0 on success. */
+static int from_sockaddr(const struct sockaddr *sa, uint8_t *family, uint16_t *port, uint8_t addr[16]) {
+	memset(addr, 0, 16);
+	if (!sa) return -1;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+		*family = 4;
+		*port = ntohs(a->sin_port);
+		memcpy(addr, &a->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+		*family = 6;
+		*port = ntohs(a->sin6_port);
+		memcpy(addr, &a->sin6_addr, 16);
+		return 0;
+	}
+	return -1;
+}
+
+static void put_u16(uint8_t *p, uint16_t v) {
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put_u32(uint8_t *p, uint32_t v) {
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get_u32(const uint8_t *p) {
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static uint32_t slot_id(utps_ctx *ctx, uint32_t index) {
+	return (index & SLOT_MASK) | ((ctx->slots[index].gen & GEN_MASK) << SLOT_BITS);
+}
+
+static slot_t *slot_by_id(utps_ctx *ctx, uint32_t id) {
+	uint32_t index = id & SLOT_MASK;
+	if (index >= ctx->nslots) return NULL;
+	slot_t *s = &ctx->slots[index];
+	if (s->flags == SLOT_FREE) return NULL;
+	if ((s->gen & GEN_MASK) != (id >> SLOT_BITS)) return NULL;
+	return s;
+}
+
+static slot_t *slot_of(utps_ctx *ctx, utp_socket *sock, uint32_t *index_out) {
+	uintptr_t v = (uintptr_t)utp_get_userdata(sock);
+	if (v == 0) return NULL;
+	uint32_t index = (uint32_t)(v - 1);
+	if (index >= ctx->nslots || ctx->slots[index].sock != sock) return NULL;
+	if (index_out) *index_out = index;
+	return &ctx->slots[index];
+}
+
+static int slot_alloc(utps_ctx *ctx, utp_socket *sock, uint32_t *index_out) {
+	uint32_t index;
+	if (ctx->first_free) {
+		index = ctx->first_free - 1;
+		ctx->first_free = ctx->slots[index].next_free;
+	} else {
+		if (ctx->nslots >= SLOT_MASK) return -1;
+		uint32_t n = ctx->nslots ? ctx->nslots * 2 : 64;
+		if (n > SLOT_MASK) n = SLOT_MASK;
+		slot_t *p = (slot_t *)realloc(ctx->slots, n * sizeof(slot_t));
+		if (!p) return -1;
+		memset(p + ctx->nslots, 0, (n - ctx->nslots) * sizeof(slot_t));
+		for (uint32_t i = n; i-- > ctx->nslots + 1;) {
+			p[i].next_free = ctx->first_free;
+			ctx->first_free = i + 1;
+		}
+		index = ctx->nslots;
+		ctx->slots = p;
+		ctx->nslots = n;
+	}
+	slot_t *s = &ctx->slots[index];
+	s->sock = sock;
+	s->gen = (s->gen + 1) & GEN_MASK;
+	s->unread = 0;
+	s->flags = SLOT_LIVE;
+	s->next_free = 0;
+	utp_set_userdata(sock, (void *)(uintptr_t)(index + 1));
+	ctx->live++;
+	g_live_sockets++;
+	*index_out = index;
+	return 0;
+}
+
+static void slot_release(utps_ctx *ctx, uint32_t index) {
+	slot_t *s = &ctx->slots[index];
+	if (s->flags & SLOT_PENDING) ctx->pending--;
+	if (s->sock) utp_set_userdata(s->sock, NULL);
+	s->sock = NULL;
+	s->flags = SLOT_FREE;
+	s->unread = 0;
+	s->next_free = ctx->first_free;
+	ctx->first_free = index + 1;
+	ctx->live--;
+	g_live_sockets--;
+}
+
+/* --------------------------------------------------------------- events */
+
+static uint8_t *event_push(utps_ctx *ctx, uint8_t type, uint32_t id, uint8_t family, uint16_t port, uint32_t len, size_t payload) {
+	if (ctx->destroying) return NULL;
+	if (bq_reserve(&ctx->events, UTPS_HEADER_SIZE + payload) != 0) return NULL;
+	uint8_t *h = ctx->events.data + ctx->events.len;
+	h[0] = type;
+	h[1] = family;
+	put_u16(h + 2, port);
+	put_u32(h + 4, id);
+	put_u32(h + 8, len);
+	ctx->events.len += UTPS_HEADER_SIZE + payload;
+	ctx->last_read_record = 0;
+	return h + UTPS_HEADER_SIZE;
+}
+
+static void event_read(utps_ctx *ctx, uint32_t id, const uint8_t *data, size_t len) {
+	if (ctx->destroying) return;
+	/* Coalesce consecutive reads for one connection into one record. */
+	if (ctx->last_read_record && ctx->last_read_record - 1 >= ctx->events.head) {
+		size_t off = ctx->last_read_record - 1;
+		uint8_t *h = ctx->events.data + off;
+		uint32_t have = get_u32(h + 8);
+		if (get_u32(h + 4) == id && have + len <= 256 * 1024 &&
+		    off + UTPS_HEADER_SIZE + have == ctx->events.len) {
+			if (bq_reserve(&ctx->events, len) != 0) return;
+			/* bq_reserve never moves data when head == 0 except by realloc,
+			 * and it only compacts when head > 0; recompute the offset. */
+			if (ctx->last_read_record - 1 < ctx->events.head) {
+				/* compacted: record moved to the front region */
+			}
+			h = ctx->events.data + (ctx->events.len - UTPS_HEADER_SIZE - have);
+			memcpy(ctx->events.data + ctx->events.len, data, len);
+			ctx->events.len += len;
+			put_u32(h + 8, have + (uint32_t)len);
+			ctx->last_read_record = (size_t)(h - ctx->events.data) + 1;
+			return;
+		}
+	}
+	uint8_t *p = event_push(ctx, UTPS_EV_READ, id, 0, 0, (uint32_t)len, len);
+	if (!p) return;
+	memcpy(p, data, len);
+	ctx->last_read_record = (size_t)(p - UTPS_HEADER_SIZE - ctx->events.data) + 1;
+}
+
+/* --------------------------------------------------------------- sending */
+
+static void tx_flush(utps_ctx *ctx) {
+#ifndef _WIN32
+	if (ctx->ntx == 0) return;
+	int n = ctx->ntx;
+	int done = 0;
+#ifdef __linux__
+	struct mmsghdr msgs[TX_BATCH];
+	struct iovec iov[TX_BATCH];
+	memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)n);
+	for (int i = 0; i < n; i++) {
+		iov[i].iov_base = ctx->txbuf + (size_t)i * TX_SLOT_BYTES;
+		iov[i].iov_len = ctx->txlen[i];
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+		msgs[i].msg_hdr.msg_name = &ctx->txaddr[i];
+		msgs[i].msg_hdr.msg_namelen = ctx->txaddrlen[i];
+	}
+	while (done < n) {
+		int r = sendmmsg(ctx->fd, msgs + done, (unsigned)(n - done), MSG_DONTWAIT);
+		ctx->c_syscalls++;
+		if (r < 0) {
+			if (errno == EINTR) continue;
+			/* EAGAIN or a transient error: drop the rest, µTP resends. A
+			 * datagram-specific error (e.g. EMSGSIZE) skips one. */
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
+			ctx->c_tx_dropped++;
+			done++;
+			continue;
+		}
+		done += r;
+		ctx->c_tx_datagrams += (uint64_t)r;
+	}
+#else
+	for (; done < n; done++) {
+		ssize_t r = sendto(ctx->fd, ctx->txbuf + (size_t)done * TX_SLOT_BYTES, ctx->txlen[done], 0,
+		                   (struct sockaddr *)&ctx->txaddr[done], ctx->txaddrlen[done]);
+		ctx->c_syscalls++;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) break;
+		if (r >= 0) ctx->c_tx_datagrams++;
+	}
+#endif
+	ctx->c_tx_dropped += (uint64_t)(n - done);
+	ctx->ntx = 0;
+#else
+	ctx->ntx = 0;
+#endif
+}
+
+static void tx_queue_runtime(utps_ctx *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to) {
+	uint8_t family;
+	uint16_t port;
+	uint8_t addr[16];
+	if (from_sockaddr(to, &family, &port, addr) != 0) return;
+	if (bq_reserve(&ctx->datagrams, 24 + len) != 0) return;
+	uint8_t *h = ctx->datagrams.data + ctx->datagrams.len;
+	h[0] = family;
+	h[1] = 0;
+	put_u16(h + 2, port);
+	put_u32(h + 4, (uint32_t)len);
+	memcpy(h + 8, addr, 16);
+	memcpy(h + 24, buf, len);
+	ctx->datagrams.len += 24 + len;
+}
+
+static void tx_send(utps_ctx *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to, socklen_t tolen) {
+	if (ctx->fd < 0 || len > TX_SLOT_BYTES || tolen > (socklen_t)sizeof(struct sockaddr_storage)) {
+		tx_queue_runtime(ctx, buf, len, to);
+		return;
+	}
+	if (ctx->ntx == TX_BATCH) tx_flush(ctx);
+	int i = ctx->ntx++;
+	memcpy(ctx->txbuf + (size_t)i * TX_SLOT_BYTES, buf, len);
+	ctx->txlen[i] = len;
+	memcpy(&ctx->txaddr[i], to, (size_t)tolen);
+	ctx->txaddrlen[i] = tolen;
+}
+
+/* ------------------------------------------------------------- callbacks */
+
+static utps_ctx *ctx_of(utp_callback_arguments *a) {
+	return (utps_ctx *)utp_context_get_userdata(a->context);
+}
+
+static uint64 cb_sendto(utp_callback_arguments *a) {
+	utps_ctx *ctx = ctx_of(a);
+	if (ctx) tx_send(ctx, a->buf, a->len, a->address, a->address_len);
+	return 0;
+}
+
+static uint64 cb_on_read(utp_callback_arguments *a) {
+	utps_ctx *ctx = ctx_of(a);
+	uint32_t index;
+	slot_t *s = ctx ? slot_of(ctx, a->socket, &index) : NULL;
+	if (!s) return 0;
+	s->unread += (uint32_t)a->len;
+	event_read(ctx, slot_id(ctx, index), a->buf, a->len);
+	/* Data is acknowledged by the deferred-ACK pass at the end of the batch;
+	 * the window reopens when JavaScript reports the bytes consumed. */
+	return 0;
+}
+
+static uint64 cb_get_read_buffer_size(utp_callback_arguments *a) {
+	utps_ctx *ctx = ctx_of(a);
+	slot_t *s = ctx ? slot_of(ctx, a->socket, NULL) : NULL;
+	return s ? s->unread : 0;
+}
+
+static uint64 cb_on_state_change(utp_callback_arguments *a) {
+	utps_ctx *ctx = ctx_of(a);
+	uint32_t index;
+	slot_t *s = ctx ? slot_of(ctx, a->socket, &index) : NULL;
+	if (!s) return 0;
+	uint32_t id = slot_id(ctx, index);
+	switch (a->state) {
+	case UTP_STATE_CONNECT:
+		event_push(ctx, UTPS_EV_CONNECT, id, 0, 0, 0, 0);
+		break;
+	case UTP_STATE_WRITABLE:
+		if (s->flags & SLOT_PENDING) {
+			s->flags &= ~(uint32_t)SLOT_PENDING;
+			ctx->pending--;
+		}
+		event_push(ctx, UTPS_EV_WRITABLE, id, 0, 0, 0, 0);
+		break;
+	case UTP_STATE_EOF:
+		event_push(ctx, UTPS_EV_EOF, id, 0, 0, 0, 0);
+		break;
+	case UTP_STATE_DESTROYING:
+		event_push(ctx, UTPS_EV_DESTROYED, id, 0, 0, 0, 0);
+		slot_release(ctx, index);
+		break;
+	}
+	return 0;
+}
+
+static uint64 cb_on_error(utp_callback_arguments *a) {
+	utps_ctx *ctx = ctx_of(a);
+	uint32_t index;
+	slot_t *s = ctx ? slot_of(ctx, a->socket, &index) : NULL;
+	if (!s) return 0;
+	event_push(ctx, UTPS_EV_ERROR, slot_id(ctx, index), 0, 0, (uint32_t)a->error_code, 0);
+	return 0;
+}
+
+static uint64 cb_on_firewall(utp_callback_arguments *a) {
+	utps_ctx *ctx = ctx_of(a);
+	if (!ctx || !ctx->accepting) return 1;
+	if (ctx->backlog > 0 && ctx->pending >= ctx->backlog) return 1;
+	return 0;
+}
+
+static uint64 cb_on_accept(utp_callback_arguments *a) {
+	utps_ctx *ctx = ctx_of(a);
+	if (!ctx) return 0;
+	uint32_t index;
+	if (slot_alloc(ctx, a->socket, &index) != 0) {
+		utp_close(a->socket);
+		return 0;
+	}
+	ctx->slots[index].flags |= SLOT_PENDING;
+	ctx->pending++;
+	uint8_t family = 0;
+	uint16_t port = 0;
+	uint8_t addr[16];
+	from_sockaddr(a->address, &family, &port, addr);
+	uint8_t *p = event_push(ctx, UTPS_EV_ACCEPT, slot_id(ctx, index), family, port, 16, 16);
+	if (p) memcpy(p, addr, 16);
+	return 0;
+}
+
+static uint64 cb_get_random(utp_callback_arguments *a) {
+	utps_ctx *ctx = ctx_of(a);
+	if (!ctx) return (uint64)rand();
+	return splitmix(&ctx->rng) & 0xffffffffu;
+}
+
+/* ------------------------------------------------------------ public API */
+
+UTPS_EXPORT utps_ctx *utps_create(void) {
+	utps_ctx *ctx = (utps_ctx *)calloc(1, sizeof *ctx);
+	if (!ctx) return NULL;
+	ctx->fd = -1;
+	ctx->utp = utp_init(2);
+	if (!ctx->utp) {
+		free(ctx);
+		return NULL;
+	}
+	uint64_t seed = 0;
+#ifdef __linux__
+	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed) seed = 0;
+#endif
+	struct timespec ts;
+	timespec_get(&ts, TIME_UTC);
+	seed ^= (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)ctx;
+#ifndef _WIN32
+	seed ^= (uint64_t)getpid() << 32;
+#endif
+	ctx->rng = seed;
+	utp_context_set_userdata(ctx->utp, ctx);
+	utp_set_callback(ctx->utp, UTP_SENDTO, &cb_sendto);
+	utp_set_callback(ctx->utp, UTP_ON_READ, &cb_on_read);
+	utp_set_callback(ctx->utp, UTP_GET_READ_BUFFER_SIZE, &cb_get_read_buffer_size);
+	utp_set_callback(ctx->utp, UTP_ON_STATE_CHANGE, &cb_on_state_change);
+	utp_set_callback(ctx->utp, UTP_ON_ERROR, &cb_on_error);
+	utp_set_callback(ctx->utp, UTP_ON_FIREWALL, &cb_on_firewall);
+	utp_set_callback(ctx->utp, UTP_ON_ACCEPT, &cb_on_accept);
+	utp_set_callback(ctx->utp, UTP_GET_RANDOM, &cb_get_random);
+	ctx->backlog = 128;
+	g_live_contexts++;
+	return ctx;
+}
+
+UTPS_EXPORT void utps_destroy(utps_ctx *ctx) {
+	if (!ctx) return;
+	ctx->destroying = 1;
+	tx_flush(ctx);
+	for (uint32_t i = 0; i < ctx->nslots; i++) {
+		if (ctx->slots[i].flags != SLOT_FREE) slot_release(ctx, i);
+	}
+	utp_destroy(ctx->utp);
+	free(ctx->slots);
+	free(ctx->events.data);
+	free(ctx->datagrams.data);
+	free(ctx->nagle);
+	free(ctx->txbuf);
+	free(ctx->rxbuf);
+	free(ctx);
+	g_live_contexts--;
+}
+
+UTPS_EXPORT int utps_set_option(utps_ctx *ctx, int opt, int value) {
+	if (!ctx) return -1;
+	switch (opt) {
+	case UTPS_OPT_SNDBUF:
+		return utp_context_set_option(ctx->utp, UTP_SNDBUF, value);
+	case UTPS_OPT_RCVBUF:
+		return utp_context_set_option(ctx->utp, UTP_RCVBUF, value);
+	case UTPS_OPT_TARGET_DELAY:
+		return utp_context_set_option(ctx->utp, UTP_TARGET_DELAY, value);
+	case UTPS_OPT_ACCEPT:
+		ctx->accepting = value != 0;
+		return 0;
+	case UTPS_OPT_BACKLOG:
+		ctx->backlog = value;
+		return 0;
+	}
+	return -1;
+}
+
+UTPS_EXPORT int utps_get_option(utps_ctx *ctx, int opt) {
+	if (!ctx) return -1;
+	switch (opt) {
+	case UTPS_OPT_SNDBUF:
+		return utp_context_get_option(ctx->utp, UTP_SNDBUF);
+	case UTPS_OPT_RCVBUF:
+		return utp_context_get_option(ctx->utp, UTP_RCVBUF);
+	case UTPS_OPT_TARGET_DELAY:
+		return utp_context_get_option(ctx->utp, UTP_TARGET_DELAY);
+	case UTPS_OPT_ACCEPT:
+		return ctx->accepting;
+	case UTPS_OPT_BACKLOG:
+		return ctx->backlog;
+	}
+	return -1;
+}
+
+UTPS_EXPORT int utps_find_udp_fd(int family, int port) {
+#ifdef _WIN32
+	(void)family;
+	(void)port;
+	return -1;
+#else
+	struct rlimit rl;
+	int max = 4096;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 65536) max = (int)rl.rlim_cur;
+	if (max < 4096) max = 4096;
+	/* Highest descriptor first: the socket just created is usually the newest. */
+	for (int fd = max - 1; fd >= 0; fd--) {
+		if (fcntl(fd, F_GETFD) == -1) continue;
+		int type = 0;
+		socklen_t tl = sizeof type;
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_DGRAM) continue;
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) continue;
+		uint8_t f;
+		uint16_t p;
+		uint8_t a[16];
+		if (from_sockaddr((struct sockaddr *)&ss, &f, &p, a) != 0) continue;
+		if (f == family && p == port) return fd;
+	}
+	return -1;
+#endif
+}
+
+UTPS_EXPORT int utps_set_socket_buffers(int fd, int bytes) {
+#ifdef _WIN32
+	(void)fd;
+	(void)bytes;
+	return -1;
+#else
+	if (fd < 0 || bytes <= 0) return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+	return utps_get_socket_buffer(fd, 0);
+#endif
+}
+
+/* which: 0 = receive buffer, 1 = send buffer. Returns the kernel's value. */
+UTPS_EXPORT int utps_get_socket_buffer(int fd, int which) {
+#ifdef _WIN32
+	(void)fd;
+	(void)which;
+	return -1;
+#else
+	int v = 0;
+	socklen_t l = sizeof v;
+	if (getsockopt(fd, SOL_SOCKET, which ? SO_SNDBUF : SO_RCVBUF, &v, &l) != 0) return -errno;
+	return v;
+#endif
+}
+
+UTPS_EXPORT int utps_attach_fd(utps_ctx *ctx, int fd) {
+#ifdef _WIN32
+	(void)ctx;
+	(void)fd;
+	return -1;
+#else
+	if (!ctx || fd < 0) return -1;
+	if (!ctx->txbuf) ctx->txbuf = (uint8_t *)malloc((size_t)TX_BATCH * TX_SLOT_BYTES);
+	if (!ctx->rxbuf) ctx->rxbuf = (uint8_t *)malloc((size_t)RX_BATCH * RX_SLOT_BYTES);
+	if (!ctx->txbuf || !ctx->rxbuf) return -1;
+	ctx->fd = fd;
+	return 0;
+#endif
+}
+
+static int process_datagram(utps_ctx *ctx, const uint8_t *buf, size_t len, const struct sockaddr *sa, socklen_t salen) {
+	ctx->c_rx_datagrams++;
+	if (utp_process_udp(ctx->utp, buf, len, sa, salen)) return 1;
+	ctx->c_rx_foreign++;
+	uint8_t family;
+	uint16_t port;
+	uint8_t addr[16];
+	if (from_sockaddr(sa, &family, &port, addr) != 0) return 0;
+	uint8_t *p = event_push(ctx, UTPS_EV_DATAGRAM, 0, family, port, (uint32_t)len, 16 + len);
+	if (p) {
+		memcpy(p, addr, 16);
+		memcpy(p + 16, buf, len);
+	}
+	return 0;
+}
+
+UTPS_EXPORT int utps_input(utps_ctx *ctx, const uint8_t *buf, int len, int family, const uint8_t *addr, int port) {
+	if (!ctx || !buf || len < 0 || !addr) return -1;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (to_sockaddr(family, addr, port, &ss, &sl) != 0) return -1;
+	return process_datagram(ctx, buf, (size_t)len, (struct sockaddr *)&ss, sl);
+}
+
+UTPS_EXPORT int utps_drain(utps_ctx *ctx, int max_datagrams) {
+#ifdef _WIN32
+	(void)ctx;
+	(void)max_datagrams;
+	return -1;
+#else
+	if (!ctx || ctx->fd < 0) return -1;
+	int total = 0;
+	while (total < max_datagrams) {
+#ifdef __linux__
+		struct mmsghdr msgs[RX_BATCH];
+		struct iovec iov[RX_BATCH];
+		struct sockaddr_storage from[RX_BATCH];
+		int want = max_datagrams - total;
+		if (want > RX_BATCH) want = RX_BATCH;
+		memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)want);
+		for (int i = 0; i < want; i++) {
+			iov[i].iov_base = ctx->rxbuf + (size_t)i * RX_SLOT_BYTES;
+			iov[i].iov_len = RX_SLOT_BYTES;
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+			msgs[i].msg_hdr.msg_name = &from[i];
+			msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+		}
+		int r = recvmmsg(ctx->fd, msgs, (unsigned)want, MSG_DONTWAIT, NULL);
+		ctx->c_syscalls++;
+		if (r <= 0) {
+			if (r < 0 && errno == EINTR) continue;
+			break;
+		}
+		for (int i = 0; i < r; i++) {
+			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				ctx->c_rx_truncated++;
+				continue;
+			}
+			process_datagram(ctx, ctx->rxbuf + (size_t)i * RX_SLOT_BYTES, msgs[i].msg_len,
+			                 (struct sockaddr *)&from[i], msgs[i].msg_hdr.msg_namelen);
+		}
+		total += r;
+		if (r < want) break;
+#else
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof from;
+		ssize_t r = recvfrom(ctx->fd, ctx->rxbuf, RX_SLOT_BYTES, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		ctx->c_syscalls++;
+		if (r < 0) {
+			if (errno == EINTR) continue;
+			break;
+		}
+		process_datagram(ctx, ctx->rxbuf, (size_t)r, (struct sockaddr *)&from, fl);
+		total++;
+#endif
+	}
+	return total;
+#endif
+}
+
+static void nagle_mark(utps_ctx *ctx, uint32_t index) {
+	slot_t *s = &ctx->slots[index];
+	if (s->flags & SLOT_NAGLE) return;
+	if (ctx->nnagle == ctx->nagle_cap) {
+		uint32_t n = ctx->nagle_cap ? ctx->nagle_cap * 2 : 64;
+		uint32_t *p = (uint32_t *)realloc(ctx->nagle, n * sizeof(uint32_t));
+		if (!p) return;
+		ctx->nagle = p;
+		ctx->nagle_cap = n;
+	}
+	s->flags |= SLOT_NAGLE;
+	ctx->nagle[ctx->nnagle++] = slot_id(ctx, index);
+}
+
+UTPS_EXPORT void utps_end_batch(utps_ctx *ctx) {
+	if (!ctx) return;
+	utp_issue_deferred_acks(ctx->utp);
+	if (ctx->live > 0) utp_reap(ctx->utp);
+	/* Send the short final packet of every write since the last batch instead
+	 * of holding it until the next 500 ms timeout check. */
+	uint32_t n = ctx->nnagle;
+	ctx->nnagle = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		slot_t *s = slot_by_id(ctx, ctx->nagle[i]);
+		if (!s) continue;
+		s->flags &= ~(uint32_t)SLOT_NAGLE;
+		utp_flush(s->sock);
+	}
+	tx_flush(ctx);
+}
+
+UTPS_EXPORT void utps_tick(utps_ctx *ctx) {
+	if (!ctx) return;
+	utp_check_timeouts(ctx->utp);
+	utps_end_batch(ctx);
+}
+
+UTPS_EXPORT int32_t utps_connect(utps_ctx *ctx, int family, const uint8_t *addr, int port) {
+	if (!ctx || !addr) return -1;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (to_sockaddr(family, addr, port, &ss, &sl) != 0) return -1;
+	utp_socket *sock = utp_create_socket(ctx->utp);
+	if (!sock) return -1;
+	uint32_t index;
+	if (slot_alloc(ctx, sock, &index) != 0) {
+		utp_close(sock);
+		return -1;
+	}
+	uint32_t id = slot_id(ctx, index);
+	if (utp_connect(sock, (struct sockaddr *)&ss, sl) != 0) {
+		utp_close(sock);
+		slot_release(ctx, index);
+		return -1;
+	}
+	tx_flush(ctx);
+	return (int32_t)id;
+}
+
+UTPS_EXPORT int utps_write(utps_ctx *ctx, uint32_t id, const uint8_t *buf, int len) {
+	if (!ctx || len < 0) return -1;
+	slot_t *s = slot_by_id(ctx, id);
+	if (!s || (s->flags & SLOT_CLOSED)) return -1;
+	if (len == 0) return 0;
+	ssize_t r = utp_write(s->sock, (void *)buf, (size_t)len);
+	if (r > 0) nagle_mark(ctx, id & SLOT_MASK);
+	tx_flush(ctx);
+	return (int)r;
+}
+
+UTPS_EXPORT int utps_consumed(utps_ctx *ctx, uint32_t id, int bytes) {
+	if (!ctx || bytes < 0) return -1;
+	slot_t *s = slot_by_id(ctx, id);
+	if (!s) return -1;
+	s->unread = (uint32_t)bytes >= s->unread ? 0 : s->unread - (uint32_t)bytes;
+	if (!(s->flags & SLOT_CLOSED)) {
+		utp_read_drained(s->sock);
+		tx_flush(ctx);
+	}
+	return 0;
+}
+
+UTPS_EXPORT int utps_shutdown_write(utps_ctx *ctx, uint32_t id) {
+	if (!ctx) return -1;
+	slot_t *s = slot_by_id(ctx, id);
+	if (!s || (s->flags & SLOT_CLOSED)) return -1;
+	utp_shutdown(s->sock, SHUT_WR);
+	nagle_mark(ctx, id & SLOT_MASK);
+	utps_end_batch(ctx);
+	return 0;
+}
+
+UTPS_EXPORT int utps_close(utps_ctx *ctx, uint32_t id) {
+	if (!ctx) return -1;
+	slot_t *s = slot_by_id(ctx, id);
+	if (!s || (s->flags & SLOT_CLOSED)) return -1;
+	s->flags |= SLOT_CLOSED;
+	s->unread = 0;
+	utp_close(s->sock);
+	/* The slot lives until libutp reports DESTROYING. */
+	utp_flush(s->sock);
+	utp_reap(ctx->utp);
+	tx_flush(ctx);
+	return 0;
+}
+
+UTPS_EXPORT int utps_stats(utps_ctx *ctx, uint32_t id, uint8_t *out, int cap) {
+	if (!ctx || !out || cap < 24) return -1;
+	slot_t *s = slot_by_id(ctx, id);
+	if (!s) return -1;
+	put_u32(out, s->unread);
+	uint32_t ours = 0, theirs = 0, age = 0;
+	utp_get_delays(s->sock, &ours, &theirs, &age);
+	put_u32(out + 4, ours);
+	put_u32(out + 8, theirs);
+	put_u32(out + 12, age);
+	put_u32(out + 16, s->flags);
+	put_u32(out + 20, 0);
+	return 24;
+}
+
+static int take(bytequeue_t *q, uint8_t *out, int cap, size_t header, size_t len_at) {
+	size_t avail = q->len - q->head;
+	size_t n = 0;
+	while (n < avail) {
+		const uint8_t *h = q->data + q->head + n;
+		size_t rec = header + get_u32(h + len_at);
+		if (header == UTPS_HEADER_SIZE) {
+			/* ACCEPT carries 16 bytes; ERROR carries none; DATAGRAM 16 + len */
+			uint8_t type = h[0];
+			if (type == UTPS_EV_ERROR) rec = header;
+			else if (type == UTPS_EV_DATAGRAM) rec = header + 16 + get_u32(h + len_at);
+		}
+		if (n + rec > (size_t)cap) break;
+		n += rec;
+	}
+	if (n == 0) return 0;
+	memcpy(out, q->data + q->head, n);
+	q->head += n;
+	if (q->head == q->len) q->head = q->len = 0;
+	return (int)n;
+}
+
+UTPS_EXPORT int utps_take_events(utps_ctx *ctx, uint8_t *out, int cap) {
+	if (!ctx || !out || cap <= 0) return -1;
+	int n = take(&ctx->events, out, cap, UTPS_HEADER_SIZE, 8);
+	ctx->last_read_record = 0;
+	return n;
+}
+
+UTPS_EXPORT int utps_take_datagrams(utps_ctx *ctx, uint8_t *out, int cap) {
+	if (!ctx || !out || cap <= 0) return -1;
+	return take(&ctx->datagrams, out, cap, 24, 4);
+}
+
+UTPS_EXPORT int utps_send_datagram(utps_ctx *ctx, const uint8_t *buf, int len, int family, const uint8_t *addr, int port) {
+	if (!ctx || !buf || !addr || len < 0) return -1;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (to_sockaddr(family, addr, port, &ss, &sl) != 0) return -1;
+	tx_send(ctx, buf, (size_t)len, (struct sockaddr *)&ss, sl);
+	tx_flush(ctx);
+	return 0;
+}
+
+UTPS_EXPORT int utps_live_sockets(utps_ctx *ctx) {
+	return ctx ? ctx->live : -1;
+}
+
+UTPS_EXPORT int utps_live_sockets_total(void) {
+	return g_live_sockets;
+}
+
+UTPS_EXPORT int utps_live_contexts(void) {
+	return g_live_contexts;
+}
+
+/* Six u64 counters (48 bytes): rx datagrams, tx datagrams, tx dropped,
+ * foreign (non-µTP) datagrams, truncated datagrams, syscalls. */
+UTPS_EXPORT int utps_counters(utps_ctx *ctx, uint8_t *out, int cap) {
+	if (!ctx || !out || cap < 48) return -1;
+	uint64_t v[6] = {ctx->c_rx_datagrams, ctx->c_tx_datagrams, ctx->c_tx_dropped,
+	                 ctx->c_rx_foreign, ctx->c_rx_truncated, ctx->c_syscalls};
+	for (int i = 0; i < 6; i++) {
+		put_u32(out + i * 8, (uint32_t)v[i]);
+		put_u32(out + i * 8 + 4, (uint32_t)(v[i] >> 32));
+	}
+	return 48;
+}

@@ -1,0 +1,107 @@
+// Copyright 2026 the utpstream authors. MIT license.
+/**
+ * `connect()` and `listen()`: the conveniences over {@linkcode UtpEndpoint}.
+ *
+ * @module
+ */
+import { checkHostname, checkOptions, checkPort, checkSignal, parseIp, resolveHost } from "./addr.ts";
+import type { UtpConnection } from "./connection.ts";
+import { dial, UtpEndpoint } from "./endpoint.ts";
+import type { UtpListener } from "./listener.ts";
+import { Listener } from "./listener.ts";
+
+/** Options of {@linkcode connect}. */
+export interface UtpConnectOptions {
+  /** The peer's address or name; default `"127.0.0.1"`. */
+  hostname?: string;
+  /** The peer's UDP port. */
+  port: number;
+  /** Aborts the handshake; the promise rejects with `signal.reason`. Has no effect once connected. */
+  signal?: AbortSignal;
+  /** Dial from this endpoint's port instead of a new ephemeral one. */
+  endpoint?: UtpEndpoint;
+}
+
+/** Options of {@linkcode listen}. */
+export interface UtpListenOptions {
+  /** Local address; default `"0.0.0.0"`. */
+  hostname?: string;
+  /** Local UDP port; default `0` (any free port). */
+  port?: number;
+  /** Closes the listener when aborted. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Opens a µTP connection. Without `endpoint` it binds a fresh ephemeral
+ * port, which closes with the connection.
+ *
+ * @param options The peer, an optional abort signal, an optional endpoint.
+ * @returns The connection, once the handshake completes.
+ *
+ * @example Send a greeting
+ * ```ts ignore
+ * import { connect } from "@utp/stream";
+ * await using conn = await connect({ hostname: "127.0.0.1", port: 6881, signal: AbortSignal.timeout(5000) });
+ * const writer = conn.writable.getWriter();
+ * await writer.write(new TextEncoder().encode("hello"));
+ * await writer.close();
+ * ```
+ */
+export async function connect(options: UtpConnectOptions): Promise<UtpConnection> {
+  const what = "connect";
+  const opts = checkOptions<UtpConnectOptions>(options, what);
+  if (opts.endpoint !== undefined) {
+    if (!(opts.endpoint instanceof UtpEndpoint)) {
+      throw new TypeError("Cannot connect: endpoint must be a UtpEndpoint");
+    }
+    return await opts.endpoint.connect({ hostname: opts.hostname, port: opts.port!, signal: opts.signal });
+  }
+  const hostname = checkHostname(opts.hostname ?? "127.0.0.1", what);
+  checkPort(opts.port, what, false);
+  const signal = checkSignal(opts.signal, what);
+  signal?.throwIfAborted();
+  const remote = parseIp(hostname) ?? await resolveHost(hostname, what, signal);
+  const endpoint = await UtpEndpoint.bind({ hostname: remote.family === 6 ? "::" : "0.0.0.0", port: 0 });
+  const driver = UtpEndpoint.driverOf(endpoint);
+  try {
+    return await dial(driver, { hostname: remote.text, port: opts.port!, signal }, true);
+  } catch (error) {
+    driver.close();
+    throw error;
+  }
+}
+
+/**
+ * Listens for µTP connections on a new endpoint. Closing the listener
+ * releases the endpoint once its accepted connections have ended.
+ *
+ * @param options Where to listen and an optional signal that closes the listener.
+ * @returns The listener.
+ *
+ * @example An echo server
+ * ```ts ignore
+ * import { listen } from "@utp/stream";
+ * await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+ * for await (const conn of listener) conn.readable.pipeTo(conn.writable).catch(() => {});
+ * ```
+ */
+export async function listen(options?: UtpListenOptions): Promise<UtpListener> {
+  const what = "listen";
+  const opts = checkOptions<UtpListenOptions>(options, what);
+  const hostname = checkHostname(opts.hostname ?? "0.0.0.0", what);
+  const port = checkPort(opts.port ?? 0, what, true);
+  const signal = checkSignal(opts.signal, what);
+  signal?.throwIfAborted();
+  const endpoint = await UtpEndpoint.bind({ hostname, port });
+  const driver = UtpEndpoint.driverOf(endpoint);
+  const listener = new Listener(driver, () => {
+    if (driver.connectionCount === 0) driver.close();
+    else driver.onIdle = () => driver.close();
+  });
+  if (signal) {
+    if (signal.aborted) listener.close();
+    else signal.addEventListener("abort", () => listener.close(), { once: true });
+  }
+  return listener;
+}

@@ -1,0 +1,337 @@
+// Copyright 2026 the utpstream authors. MIT license.
+/**
+ * A µTP connection as web streams.
+ *
+ * @module
+ */
+import type { UtpAddr } from "./addr.ts";
+import type { ConnectionEvents, Driver } from "./driver.ts";
+import { abortedError, errorFromNative, UtpError } from "./errors.ts";
+
+/**
+ * One µTP connection: a reliable, ordered byte stream in each direction.
+ *
+ * @example Echo everything back
+ * ```ts ignore
+ * import { listen } from "@utp/stream";
+ * await using listener = await listen({ port: 0 });
+ * for await (const conn of listener) {
+ *   conn.readable.pipeTo(conn.writable).catch(() => {});
+ * }
+ * ```
+ */
+export interface UtpConnection extends AsyncDisposable {
+  /** Bytes from the peer; a byte stream that also supports BYOB readers. Ends when the peer half-closes. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** Bytes to the peer. Closing it half-closes the connection (see {@linkcode UtpConnection.closeWrite}). */
+  readonly writable: WritableStream<Uint8Array>;
+  /** This side's address. */
+  readonly localAddr: UtpAddr;
+  /** The peer's address. */
+  readonly remoteAddr: UtpAddr;
+  /**
+   * Half-closes: sends FIN after everything written so far. Reading goes on
+   * until the peer half-closes too.
+   */
+  closeWrite(): Promise<void>;
+  /** Closes both directions now. Unsent data is still delivered if possible. */
+  close(): void;
+  /**
+   * Settles when the connection is gone: resolves after an orderly close,
+   * rejects with a {@linkcode UtpError} when it failed.
+   */
+  readonly closed: Promise<void>;
+}
+
+const READ_HIGH_WATER_MARK = 256 * 1024;
+const DISPOSE_TIMEOUT_MS = 5000;
+
+type State = "connecting" | "open" | "closing" | "destroyed";
+
+/** The implementation of {@linkcode UtpConnection}. */
+export class Connection implements UtpConnection, ConnectionEvents {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  readonly localAddr: UtpAddr;
+  readonly remoteAddr: UtpAddr;
+  readonly closed: Promise<void>;
+
+  #driver: Driver;
+  #id = -1;
+  #state: State;
+  #error: UtpError | undefined;
+  #readController!: ReadableByteStreamController;
+  #writeController!: WritableStreamDefaultController;
+  #readDone = false;
+  #readCanceled = false;
+  #delivered = 0;
+  #reported = 0;
+  #reporting = false;
+  #writeShut = false;
+  #resolveClosed!: () => void;
+  #rejectClosed!: (error: unknown) => void;
+  #connectWaiter: { resolve: () => void; reject: (e: unknown) => void } | undefined;
+  #onGone: (() => void) | undefined;
+
+  constructor(driver: Driver, remoteAddr: UtpAddr, state: "connecting" | "open") {
+    this.#driver = driver;
+    this.#state = state;
+    this.localAddr = driver.addr;
+    this.remoteAddr = remoteAddr;
+    this.closed = new Promise<void>((resolve, reject) => {
+      this.#resolveClosed = resolve;
+      this.#rejectClosed = reject;
+    });
+    this.closed.catch(() => {}); // observed by whoever awaits it
+    this.readable = new ReadableStream({
+      type: "bytes",
+      start: (controller) => {
+        this.#readController = controller;
+      },
+      pull: () => this.#reportConsumed(),
+      cancel: () => {
+        this.#readCanceled = true;
+        this.#reportAll();
+      },
+    }, { highWaterMark: READ_HIGH_WATER_MARK });
+    this.writable = new WritableStream<Uint8Array>({
+      start: (controller) => {
+        this.#writeController = controller;
+      },
+      write: (chunk) => this.#write(chunk),
+      close: () => this.#shutdownWrite(),
+      abort: () => this.close(),
+    });
+  }
+
+  /** Connection id in the native layer. */
+  get id(): number {
+    return this.#id;
+  }
+
+  set id(id: number) {
+    this.#id = id;
+  }
+
+  /** Called once the connection is gone (for owned endpoints). */
+  set onGone(fn: () => void) {
+    this.#onGone = fn;
+  }
+
+  /** Resolves when the handshake completes. */
+  established(signal?: AbortSignal): Promise<void> {
+    if (this.#state !== "connecting") {
+      return this.#error ? Promise.reject(this.#error) : Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.#connectWaiter = undefined;
+        this.#abortConnect();
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#connectWaiter = {
+        resolve: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+        reject: (e) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      };
+    });
+  }
+
+  #abortConnect(): void {
+    const error = abortedError("Connection attempt aborted");
+    this.#error = error;
+    this.close();
+  }
+
+  async closeWrite(): Promise<void> {
+    if (!this.writable.locked) {
+      await this.writable.close();
+      return;
+    }
+    this.#shutdownWrite();
+  }
+
+  close(): void {
+    if (this.#state === "closing" || this.#state === "destroyed") return;
+    const wasConnecting = this.#state === "connecting";
+    this.#state = "closing";
+    this.#finishRead();
+    this.#failWrite(abortedError());
+    if (wasConnecting) this.#connectWaiter?.reject(this.#error ?? abortedError());
+    this.#driver.closeConnection(this.#id);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, DISPOSE_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([this.closed.catch(() => {}), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // ---- events from the driver
+
+  onData(chunk: Uint8Array): void {
+    if (this.#readDone || this.#readCanceled) {
+      this.#driver.consumed(this.#id, chunk.byteLength);
+      return;
+    }
+    this.#delivered += chunk.byteLength;
+    this.#readController.enqueue(chunk);
+  }
+
+  onConnect(): void {
+    if (this.#state !== "connecting") return;
+    this.#state = "open";
+    this.#connectWaiter?.resolve();
+    this.#connectWaiter = undefined;
+  }
+
+  onWritable(): void {
+    // Writers wait on the driver; nothing else to do.
+  }
+
+  onEof(): void {
+    this.#finishRead();
+  }
+
+  onError(code: number): void {
+    if (this.#state === "closing" || this.#state === "destroyed") return;
+    const error = errorFromNative(code);
+    this.#error ??= error;
+    this.#fail(error);
+    // libutp keeps a reset socket until it is closed: free it now.
+    this.#state = "closing";
+    this.#driver.closeConnection(this.#id);
+  }
+
+  onDestroyed(): void {
+    if (this.#state === "destroyed") return;
+    const graceful = this.#state === "closing" || this.#readDone;
+    this.#state = "destroyed";
+    if (!this.#error && !graceful) this.#error = new UtpError("Connection reset by the peer", "ECONNRESET");
+    if (this.#error && this.#error.code !== "ECONNABORTED") {
+      this.#fail(this.#error);
+      this.#rejectClosed(this.#error);
+    } else {
+      this.#finishRead();
+      this.#failWrite(abortedError());
+      this.#connectWaiter?.reject(this.#error ?? abortedError());
+      this.#resolveClosed();
+    }
+    this.#connectWaiter = undefined;
+    this.#onGone?.();
+  }
+
+  onEndpointClosed(): void {
+    if (this.#state === "destroyed") return;
+    const wasClosing = this.#state === "closing";
+    this.#state = "destroyed";
+    const error = this.#error ?? abortedError("Connection closed because its endpoint closed");
+    if (wasClosing) {
+      this.#finishRead();
+      this.#failWrite(error);
+      this.#resolveClosed();
+    } else {
+      this.#fail(error);
+      this.#rejectClosed(error);
+    }
+    this.#connectWaiter?.reject(error);
+    this.#connectWaiter = undefined;
+    this.#onGone?.();
+  }
+
+  // ---- reading
+
+  #reportConsumed(): void {
+    if (this.#reporting || this.#state === "destroyed") return;
+    const desired = this.#readController.desiredSize;
+    const queued = desired === null ? 0 : Math.max(0, READ_HIGH_WATER_MARK - desired);
+    const consumed = this.#delivered - queued;
+    const delta = consumed - this.#reported;
+    if (delta <= 0) return;
+    this.#reported += delta;
+    this.#reporting = true;
+    try {
+      this.#driver.consumed(this.#id, delta);
+    } finally {
+      this.#reporting = false;
+    }
+  }
+
+  #reportAll(): void {
+    const delta = this.#delivered - this.#reported;
+    this.#reported = this.#delivered;
+    if (delta > 0 && this.#state !== "destroyed") this.#driver.consumed(this.#id, delta);
+  }
+
+  #finishRead(): void {
+    if (this.#readDone) return;
+    this.#readDone = true;
+    if (this.#readCanceled) return;
+    try {
+      this.#readController.close();
+      this.#readController.byobRequest?.respond(0);
+    } catch {
+      // already closed or errored
+    }
+  }
+
+  #fail(error: UtpError): void {
+    if (!this.#readDone && !this.#readCanceled) {
+      this.#readDone = true;
+      try {
+        this.#readController.error(error);
+      } catch {
+        // already closed
+      }
+    }
+    this.#failWrite(error);
+    this.#connectWaiter?.reject(error);
+    this.#connectWaiter = undefined;
+  }
+
+  #failWrite(error: UtpError): void {
+    if (this.#writeShut && error.code === "ECONNABORTED") return;
+    try {
+      this.#writeController.error(error);
+    } catch {
+      // already errored
+    }
+  }
+
+  // ---- writing
+
+  async #write(chunk: Uint8Array): Promise<void> {
+    if (!(chunk instanceof Uint8Array)) {
+      throw new TypeError("Cannot write to a µTP connection: chunk must be a Uint8Array");
+    }
+    let offset = 0;
+    const length = chunk.byteLength;
+    while (offset < length) {
+      if (this.#error) throw this.#error;
+      if (this.#state !== "open") throw abortedError();
+      const n = this.#driver.write(this.#id, offset === 0 ? chunk : chunk.subarray(offset));
+      if (n < 0) throw this.#error ?? abortedError();
+      offset += n;
+      if (offset < length) await this.#driver.waitWritable();
+    }
+  }
+
+  #shutdownWrite(): void {
+    if (this.#writeShut) return;
+    this.#writeShut = true;
+    if (this.#state === "open") this.#driver.shutdownWrite(this.#id);
+  }
+}

@@ -1,0 +1,230 @@
+// Copyright 2026 the utpstream authors. MIT license.
+/**
+ * One UDP socket, one µTP context, many connections: dial and accept on the
+ * same port.
+ *
+ * @module
+ */
+import {
+  checkHostname,
+  checkOptions,
+  checkPort,
+  checkSignal,
+  resolveHost,
+  type UtpAddr,
+} from "./addr.ts";
+import { Connection, type UtpConnection } from "./connection.ts";
+import { DEFAULT_SOCKET_BUFFER_BYTES, Driver, type UdpIo } from "./driver.ts";
+import { UtpError } from "./errors.ts";
+import { Listener, type UtpListener } from "./listener.ts";
+import { getRuntime } from "./runtime.ts";
+
+/** Options of {@linkcode UtpEndpoint.bind}. */
+export interface UtpEndpointOptions {
+  /** Local address to bind; default `"0.0.0.0"`. Use `"::"` or `"::1"` for IPv6. */
+  hostname?: string;
+  /** Local UDP port; default `0` (any free port). */
+  port?: number;
+  /**
+   * How datagrams move between the kernel and libutp. `"native"` (default
+   * where available): the native library reads and writes the runtime's
+   * socket in batches (`recvmmsg`/`sendmmsg`). `"runtime"`: every datagram
+   * goes through the runtime's UDP API. Both enlarge the kernel buffers.
+   */
+  udpIo?: UdpIo;
+  /** Kernel socket buffer size to request, bytes; default 4 MiB (the OS caps it). */
+  socketBufferBytes?: number;
+}
+
+/** Options of {@linkcode UtpEndpoint.connect}. */
+export interface UtpDialOptions {
+  /** The peer's address or name; default `"127.0.0.1"`. */
+  hostname?: string;
+  /** The peer's UDP port. */
+  port: number;
+  /** Aborts the handshake; the promise rejects with `signal.reason`. Has no effect once connected. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode UtpEndpoint.listen}. */
+export interface UtpEndpointListenOptions {
+  /** Closes the listener when aborted. */
+  signal?: AbortSignal;
+}
+
+let constructing: Driver | undefined;
+
+/**
+ * A bound UDP port carrying any number of µTP connections, both dialed and
+ * accepted: what BitTorrent clients and hole punching need.
+ *
+ * @example Listen and dial from one port
+ * ```ts ignore
+ * import { UtpEndpoint } from "@utp/stream";
+ * await using endpoint = await UtpEndpoint.bind({ hostname: "127.0.0.1", port: 0 });
+ * const listener = endpoint.listen();
+ * const conn = await endpoint.connect({ hostname: "127.0.0.1", port: 6881 });
+ * ```
+ */
+export class UtpEndpoint implements AsyncDisposable {
+  #driver: Driver;
+  #listener: Listener | undefined;
+
+  private constructor() {
+    if (!constructing) throw new TypeError("Cannot construct UtpEndpoint: use UtpEndpoint.bind()");
+    this.#driver = constructing;
+  }
+
+  /**
+   * Binds a UDP socket and creates a µTP context on it.
+   *
+   * @param options Where to bind and how to move datagrams.
+   * @returns The bound endpoint.
+   *
+   * @example Bind to an ephemeral port
+   * ```ts ignore
+   * import { UtpEndpoint } from "@utp/stream";
+   * const endpoint = await UtpEndpoint.bind({ port: 0 });
+   * console.log(endpoint.addr.port);
+   * await endpoint.close();
+   * ```
+   */
+  static async bind(options?: UtpEndpointOptions): Promise<UtpEndpoint> {
+    const what = "bind a µTP endpoint";
+    const opts = checkOptions<UtpEndpointOptions>(options, what);
+    const hostname = checkHostname(opts.hostname ?? "0.0.0.0", what);
+    const port = checkPort(opts.port ?? 0, what, true);
+    const udpIo = opts.udpIo ?? "native";
+    if (udpIo !== "native" && udpIo !== "runtime") {
+      throw new TypeError(`Cannot ${what}: udpIo must be "native" or "runtime", received "${String(udpIo)}"`);
+    }
+    const bufferBytes = opts.socketBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES;
+    if (!Number.isInteger(bufferBytes) || bufferBytes < 4096 || bufferBytes > 1 << 30) {
+      throw new RangeError(`Cannot ${what}: socketBufferBytes must be an integer from 4096 to 2^30`);
+    }
+    const address = await resolveHost(hostname, what);
+    const runtime = await getRuntime();
+    const driver = await Driver.create(runtime, address.text, port, { udpIo, socketBufferBytes: bufferBytes });
+    constructing = driver;
+    try {
+      return new UtpEndpoint();
+    } finally {
+      constructing = undefined;
+    }
+  }
+
+  /** The bound local address. */
+  get addr(): UtpAddr {
+    return this.#driver.addr;
+  }
+
+  /** The I/O path in use: `"native"` or `"runtime"`. */
+  get udpIo(): UdpIo {
+    return this.#driver.udpIo;
+  }
+
+  /** The kernel receive buffer of the socket in bytes, or -1 if unknown. */
+  get socketReceiveBuffer(): number {
+    return this.#driver.socketReceiveBuffer;
+  }
+
+  /** Whether the endpoint has been closed. */
+  get closed(): boolean {
+    return this.#driver.closed;
+  }
+
+  /**
+   * Dials a peer from this endpoint's port.
+   *
+   * @param options The peer and an optional abort signal.
+   * @returns The connection, once the handshake completes.
+   *
+   * @example Dial with a deadline
+   * ```ts ignore
+   * import { UtpEndpoint } from "@utp/stream";
+   * await using endpoint = await UtpEndpoint.bind();
+   * const conn = await endpoint.connect({ port: 6881, signal: AbortSignal.timeout(5000) });
+   * ```
+   */
+  connect(options: UtpDialOptions): Promise<UtpConnection> {
+    return dial(this.#driver, options, false);
+  }
+
+  /**
+   * Starts accepting connections on this endpoint. One listener at a time.
+   *
+   * @param options An optional signal that closes the listener.
+   * @returns The listener.
+   *
+   * @example Accept one connection
+   * ```ts ignore
+   * import { UtpEndpoint } from "@utp/stream";
+   * await using endpoint = await UtpEndpoint.bind({ port: 6881 });
+   * const conn = await endpoint.listen().accept();
+   * ```
+   */
+  listen(options?: UtpEndpointListenOptions): UtpListener {
+    const what = "listen on a µTP endpoint";
+    const opts = checkOptions<UtpEndpointListenOptions>(options, what);
+    const signal = checkSignal(opts.signal, what);
+    if (this.#driver.closed) throw new UtpError("Cannot listen: the endpoint is closed", "ECONNABORTED");
+    if (this.#driver.acceptor) throw new TypeError("Cannot listen: the endpoint already has a listener");
+    const listener = new Listener(this.#driver);
+    this.#listener = listener;
+    if (signal) {
+      if (signal.aborted) listener.close();
+      else signal.addEventListener("abort", () => listener.close(), { once: true });
+    }
+    return listener;
+  }
+
+  /**
+   * Closes the listener and every connection, then the socket.
+   *
+   * @example Close explicitly
+   * ```ts ignore
+   * import { UtpEndpoint } from "@utp/stream";
+   * const endpoint = await UtpEndpoint.bind();
+   * await endpoint.close();
+   * ```
+   */
+  close(): Promise<void> {
+    this.#listener?.close();
+    this.#driver.close();
+    return Promise.resolve();
+  }
+
+  /** Same as {@linkcode UtpEndpoint.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Internal: the driver (for the module's own functions). */
+  static driverOf(endpoint: UtpEndpoint): Driver {
+    return endpoint.#driver;
+  }
+}
+
+/** Dials on a driver. With `owned`, the driver closes when the connection ends. */
+export async function dial(driver: Driver, options: UtpDialOptions, owned: boolean): Promise<UtpConnection> {
+  const what = "connect";
+  const opts = checkOptions<UtpDialOptions>(options, what);
+  const hostname = checkHostname(opts.hostname ?? "127.0.0.1", what);
+  const port = checkPort(opts.port, what, false);
+  const signal = checkSignal(opts.signal, what);
+  signal?.throwIfAborted();
+  if (driver.closed) throw new UtpError("Cannot connect: the endpoint is closed", "ECONNABORTED");
+  const remote = await resolveHost(hostname, what, signal);
+  if (remote.family !== driver.family) {
+    throw new TypeError(
+      `Cannot connect to "${remote.text}": the endpoint is IPv${driver.family}, the address is IPv${remote.family}`,
+    );
+  }
+  const conn = new Connection(driver, { transport: "utp", hostname: remote.text, port }, "connecting");
+  if (owned) conn.onGone = () => driver.close();
+  const id = driver.connect(remote, port, conn);
+  if (id < 0) throw new UtpError("Cannot connect: the native layer refused the socket", "ECONNABORTED");
+  conn.id = id;
+  await conn.established(signal);
+  return conn;
+}

@@ -1,0 +1,142 @@
+// Copyright 2026 the utpstream authors. MIT license.
+/**
+ * Accepting incoming µTP connections.
+ *
+ * @module
+ */
+import type { UtpAddr } from "./addr.ts";
+import { checkOptions, checkSignal } from "./addr.ts";
+import { Connection, type UtpConnection } from "./connection.ts";
+import type { AcceptSink, Driver } from "./driver.ts";
+import { abortedError } from "./errors.ts";
+
+/** Options of {@linkcode UtpListener.accept}. */
+export interface UtpAcceptOptions {
+  /** Stops waiting; the promise rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Incoming connections on one endpoint. Iterate it with `for await`; the
+ * iteration ends when the listener closes.
+ *
+ * @example Serve every connection
+ * ```ts ignore
+ * import { listen } from "@utp/stream";
+ * await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+ * for await (const conn of listener) {
+ *   const writer = conn.writable.getWriter();
+ *   await writer.write(new TextEncoder().encode("hello\n"));
+ *   await writer.close();
+ * }
+ * ```
+ */
+export interface UtpListener extends AsyncIterable<UtpConnection>, AsyncDisposable {
+  /** The local address connections arrive at. */
+  readonly addr: UtpAddr;
+  /** Waits for the next connection. Rejects with a `UtpError` (`ECONNABORTED`) once the listener is closed. */
+  accept(options?: UtpAcceptOptions): Promise<UtpConnection>;
+  /** Stops accepting. Pending `accept()` calls reject; accepted connections stay open. */
+  close(): void;
+  /** Yields connections until the listener closes. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<UtpConnection>;
+}
+
+/** Connections accepted but not yet taken with `accept()`. */
+const MAX_QUEUED = 128;
+
+type Waiter = { resolve: (c: UtpConnection) => void; reject: (e: unknown) => void };
+
+/** The implementation of {@linkcode UtpListener}. */
+export class Listener implements UtpListener, AcceptSink {
+  readonly addr: UtpAddr;
+  #driver: Driver;
+  #queue: Connection[] = [];
+  #waiters: Waiter[] = [];
+  #closed = false;
+  #onClose: (() => void) | undefined;
+
+  constructor(driver: Driver, onClose?: () => void) {
+    this.#driver = driver;
+    this.addr = driver.addr;
+    this.#onClose = onClose;
+    driver.setAcceptor(this);
+  }
+
+  onAccept(id: number, remote: UtpAddr): boolean {
+    if (this.#closed) return false;
+    if (this.#waiters.length === 0 && this.#queue.length >= MAX_QUEUED) return false;
+    const conn = new Connection(this.#driver, remote, "open");
+    conn.id = id;
+    this.#driver.adopt(id, conn);
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter.resolve(conn);
+    else this.#queue.push(conn);
+    return true;
+  }
+
+  onEndpointClosed(): void {
+    this.#shut();
+  }
+
+  accept(options?: UtpAcceptOptions): Promise<UtpConnection> {
+    const opts = checkOptions<UtpAcceptOptions>(options, "accept a connection");
+    const signal = checkSignal(opts.signal, "accept a connection");
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const queued = this.#queue.shift();
+    if (queued) return Promise.resolve(queued);
+    if (this.#closed) return Promise.reject(abortedError("Listener closed"));
+    return new Promise<UtpConnection>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve: (c) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(c);
+        },
+        reject: (e) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      };
+      const onAbort = () => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#shut();
+    if (this.#driver.acceptor === this) this.#driver.setAcceptor(undefined);
+    this.#onClose?.();
+  }
+
+  #shut(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const conn of this.#queue.splice(0)) conn.close();
+    const error = abortedError("Listener closed");
+    for (const w of this.#waiters.splice(0)) w.reject(error);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterableIterator<UtpConnection> {
+    while (true) {
+      let conn: UtpConnection;
+      try {
+        conn = await this.accept();
+      } catch (error) {
+        if (this.#closed) return;
+        throw error;
+      }
+      yield conn;
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+}

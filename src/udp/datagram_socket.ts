@@ -1,0 +1,29 @@
+// Copyright 2026 the utpstream authors. MIT license.
+/**
+ * The runtime-neutral UDP socket that an endpoint drives. Each runtime
+ * backend implements it over its own UDP API.
+ *
+ * @module
+ */
+
+/** Receives each datagram; `data` is only valid during the call. */
+export type DatagramHandler = (data: Uint8Array, hostname: string, port: number) => void;
+
+/** A bound UDP socket. */
+export interface DatagramSocket {
+  /** Local address the socket is bound to. */
+  readonly hostname: string;
+  /** Local port the socket is bound to. */
+  readonly port: number;
+  /** Starts delivering datagrams to `handler` until the socket closes. */
+  start(handler: DatagramHandler, onError: (error: unknown) => void): void;
+  /** Sends one datagram; resolves when the runtime has taken it. */
+  send(data: Uint8Array, hostname: string, port: number): Promise<void>;
+  /** Lets the process exit while the socket is open (`false`), or not. */
+  setRef(ref: boolean): void;
+  /** Closes the socket; no handler call happens afterwards. */
+  close(): void;
+}
+
+/** Binds a UDP socket. */
+export type BindDatagramSocket = (hostname: string, port: number) => Promise<DatagramSocket>;
