@@ -18,6 +18,8 @@ export interface UtpConnectOptions {
   port: number;
   /** Aborts the handshake; the promise rejects with `signal.reason`. Has no effect once connected. */
   signal?: AbortSignal;
+  /** Milliseconds to wait for the handshake before rejecting with `ETIMEDOUT`; default 10 000. */
+  connectTimeout?: number;
   /** Dial from this endpoint's port instead of a new ephemeral one. */
   endpoint?: UtpEndpoint;
 }
@@ -55,7 +57,12 @@ export async function connect(options: UtpConnectOptions): Promise<UtpConnection
     if (!(opts.endpoint instanceof UtpEndpoint)) {
       throw new TypeError("Cannot connect: endpoint must be a UtpEndpoint");
     }
-    return await opts.endpoint.connect({ hostname: opts.hostname, port: opts.port!, signal: opts.signal });
+    return await opts.endpoint.connect({
+      hostname: opts.hostname,
+      port: opts.port!,
+      signal: opts.signal,
+      connectTimeout: opts.connectTimeout,
+    });
   }
   const hostname = checkHostname(opts.hostname ?? "127.0.0.1", what);
   checkPort(opts.port, what, false);
@@ -65,7 +72,11 @@ export async function connect(options: UtpConnectOptions): Promise<UtpConnection
   const endpoint = await UtpEndpoint.bind({ hostname: remote.family === 6 ? "::" : "0.0.0.0", port: 0 });
   const driver = UtpEndpoint.driverOf(endpoint);
   try {
-    return await dial(driver, { hostname: remote.text, port: opts.port!, signal }, true);
+    return await dial(
+      driver,
+      { hostname: remote.text, port: opts.port!, signal, connectTimeout: opts.connectTimeout },
+      true,
+    );
   } catch (error) {
     driver.close();
     throw error;

@@ -63,6 +63,7 @@ export class Connection implements UtpConnection, ConnectionEvents {
   #readController!: ReadableByteStreamController;
   #writeController!: WritableStreamDefaultController;
   #readDone = false;
+  #eof = false;
   #readCanceled = false;
   #delivered = 0;
   #reported = 0;
@@ -118,33 +119,43 @@ export class Connection implements UtpConnection, ConnectionEvents {
     this.#onGone = fn;
   }
 
-  /** Resolves when the handshake completes. */
-  established(signal?: AbortSignal): Promise<void> {
+  /** Resolves when the handshake completes; rejects on abort or after `timeoutMs`. */
+  established(signal: AbortSignal | undefined, timeoutMs: number): Promise<void> {
     if (this.#state !== "connecting") {
       return this.#error ? Promise.reject(this.#error) : Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
+      const cleanup = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
         this.#connectWaiter = undefined;
-        this.#abortConnect();
+      };
+      const onAbort = () => {
+        cleanup();
+        this.#abortConnect(abortedError("Connection attempt aborted"));
         reject(signal!.reason);
       };
+      const timer = setTimeout(() => {
+        cleanup();
+        const error = new UtpError(`Connection timed out: no answer within ${timeoutMs} ms`, "ETIMEDOUT");
+        this.#abortConnect(error);
+        reject(error);
+      }, timeoutMs);
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#connectWaiter = {
         resolve: () => {
-          signal?.removeEventListener("abort", onAbort);
+          cleanup();
           resolve();
         },
         reject: (e) => {
-          signal?.removeEventListener("abort", onAbort);
+          cleanup();
           reject(e);
         },
       };
     });
   }
 
-  #abortConnect(): void {
-    const error = abortedError("Connection attempt aborted");
+  #abortConnect(error: UtpError): void {
     this.#error = error;
     this.close();
   }
@@ -203,7 +214,9 @@ export class Connection implements UtpConnection, ConnectionEvents {
   }
 
   onEof(): void {
+    this.#eof = true;
     this.#finishRead();
+    if (this.#writeShut) this.#release();
   }
 
   onError(code: number): void {
@@ -332,6 +345,15 @@ export class Connection implements UtpConnection, ConnectionEvents {
   #shutdownWrite(): void {
     if (this.#writeShut) return;
     this.#writeShut = true;
-    if (this.#state === "open") this.#driver.shutdownWrite(this.#id);
+    if (this.#state !== "open") return;
+    this.#driver.shutdownWrite(this.#id);
+    if (this.#eof) this.#release();
+  }
+
+  /** Both directions have ended: free the native socket once our FIN is acknowledged. */
+  #release(): void {
+    if (this.#state !== "open") return;
+    this.#state = "closing";
+    this.#driver.closeConnection(this.#id);
   }
 }

@@ -6,7 +6,14 @@
  *
  * @module
  */
-import { type ContextHandle, DATAGRAM_HEADER_SIZE, Event, EVENT_HEADER_SIZE, type NativeApi, Option } from "./ffi/native.ts";
+import {
+  type ContextHandle,
+  DATAGRAM_HEADER_SIZE,
+  Event,
+  EVENT_HEADER_SIZE,
+  type NativeApi,
+  Option,
+} from "./ffi/native.ts";
 import type { DatagramSocket } from "./udp/datagram_socket.ts";
 import type { Runtime } from "./runtime.ts";
 import { formatIp, type IpAddress, parseIp, type UtpAddr } from "./addr.ts";
@@ -43,6 +50,8 @@ const DATAGRAM_BUFFER_SIZE = 1 << 18;
 const TICK_MS = 50;
 const MAX_DRAIN = 1024;
 const SEND_BATCH = 32;
+/** Datagrams fed to libutp before batch work is done anyway (batching sockets). */
+const MAX_BATCH_INPUTS = 64;
 /** Kernel socket buffer the driver asks for (capped by the OS maximum). */
 export const DEFAULT_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -70,6 +79,7 @@ export class Driver {
   #addressCache = new Map<string, IpAddress>();
   #writableWaiters = new Set<() => void>();
   #onIdle: (() => void) | undefined;
+  #batchInputs = 0;
 
   private constructor(runtime: Runtime, socket: DatagramSocket, ctx: ContextHandle, options: DriverOptions) {
     this.native = runtime.native;
@@ -81,17 +91,29 @@ export class Driver {
     const fd = this.native.findUdpFd(this.family, socket.port);
     let receiveBuffer = -1;
     if (fd >= 0) {
-      receiveBuffer = this.native.setSocketBuffers(fd, options.socketBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES);
+      receiveBuffer = this.native.setSocketBuffers(
+        fd,
+        options.socketBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES,
+      );
     }
     const wantNative = (options.udpIo ?? "native") === "native";
     this.udpIo = wantNative && fd >= 0 && this.native.attachFd(ctx, fd) === 0 ? "native" : "runtime";
     if (this.udpIo === "runtime") this.#datagrams = new Uint8Array(DATAGRAM_BUFFER_SIZE);
     this.socketReceiveBuffer = receiveBuffer;
-    socket.start((data, hostname, port) => this.#onDatagram(data, hostname, port), () => this.close());
+    socket.start(
+      (data, hostname, port) => this.#onDatagram(data, hostname, port),
+      () => this.close(),
+      socket.deliversBatches ? this.#onBatchEnd : undefined,
+    );
   }
 
   /** Binds a UDP socket and creates the native context. */
-  static async create(runtime: Runtime, hostname: string, port: number, options: DriverOptions): Promise<Driver> {
+  static async create(
+    runtime: Runtime,
+    hostname: string,
+    port: number,
+    options: DriverOptions,
+  ): Promise<Driver> {
     const socket = await runtime.bind(hostname, port);
     const ctx = runtime.native.create();
     if (ctx === null) {
@@ -162,6 +184,7 @@ export class Driver {
     if (this.#closed) return;
     this.native.close(this.ctx, id);
     this.#afterCall();
+    this.#wakeWriters();
   }
 
   /** Waits until some connection may write again (or a tick passes). */
@@ -199,10 +222,19 @@ export class Driver {
     }
     const native = this.native;
     native.input(this.ctx, data, data.byteLength, addr.family, addr.bytes, port);
-    if (this.udpIo === "native") native.drain(this.ctx, MAX_DRAIN);
-    native.endBatch(this.ctx);
-    this.#afterCall();
+    if (this.socket.deliversBatches) {
+      // The socket calls #onBatchEnd after the batch; bound the delay of ACKs.
+      if (++this.#batchInputs < MAX_BATCH_INPUTS) return;
+    } else if (this.udpIo === "native") native.drain(this.ctx, MAX_DRAIN);
+    this.#onBatchEnd();
   }
+
+  #onBatchEnd = (): void => {
+    if (this.#closed) return;
+    this.#batchInputs = 0;
+    this.native.endBatch(this.ctx);
+    this.#afterCall();
+  };
 
   #tick = (): void => {
     if (this.#closed) return;
@@ -276,11 +308,13 @@ export class Driver {
               break;
             case Event.ERROR:
               this.#connections.get(id)?.onError(len);
+              this.#wakeWriters();
               break;
             case Event.DESTROYED: {
               const c = this.#connections.get(id);
               this.#connections.delete(id);
               c?.onDestroyed();
+              this.#wakeWriters();
               if (this.#connections.size === 0) {
                 this.#stopTimer();
                 this.#onIdle?.();

@@ -5,14 +5,7 @@
  *
  * @module
  */
-import {
-  checkHostname,
-  checkOptions,
-  checkPort,
-  checkSignal,
-  resolveHost,
-  type UtpAddr,
-} from "./addr.ts";
+import { checkHostname, checkOptions, checkPort, checkSignal, resolveHost, type UtpAddr } from "./addr.ts";
 import { Connection, type UtpConnection } from "./connection.ts";
 import { DEFAULT_SOCKET_BUFFER_BYTES, Driver, type UdpIo } from "./driver.ts";
 import { UtpError } from "./errors.ts";
@@ -44,7 +37,16 @@ export interface UtpDialOptions {
   port: number;
   /** Aborts the handshake; the promise rejects with `signal.reason`. Has no effect once connected. */
   signal?: AbortSignal;
+  /**
+   * Milliseconds to wait for the handshake before rejecting with a
+   * `UtpError` `ETIMEDOUT`; default 10 000. (libutp alone gives up only
+   * after about 20 s.)
+   */
+  connectTimeout?: number;
 }
+
+/** Default handshake timeout in milliseconds. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Options of {@linkcode UtpEndpoint.listen}. */
 export interface UtpEndpointListenOptions {
@@ -104,7 +106,10 @@ export class UtpEndpoint implements AsyncDisposable {
     }
     const address = await resolveHost(hostname, what);
     const runtime = await getRuntime();
-    const driver = await Driver.create(runtime, address.text, port, { udpIo, socketBufferBytes: bufferBytes });
+    const driver = await Driver.create(runtime, address.text, port, {
+      udpIo,
+      socketBufferBytes: bufferBytes,
+    });
     constructing = driver;
     try {
       return new UtpEndpoint();
@@ -212,6 +217,7 @@ export async function dial(driver: Driver, options: UtpDialOptions, owned: boole
   const hostname = checkHostname(opts.hostname ?? "127.0.0.1", what);
   const port = checkPort(opts.port, what, false);
   const signal = checkSignal(opts.signal, what);
+  const connectTimeout = checkTimeout(opts.connectTimeout, what);
   signal?.throwIfAborted();
   if (driver.closed) throw new UtpError("Cannot connect: the endpoint is closed", "ECONNABORTED");
   const remote = await resolveHost(hostname, what, signal);
@@ -225,6 +231,19 @@ export async function dial(driver: Driver, options: UtpDialOptions, owned: boole
   const id = driver.connect(remote, port, conn);
   if (id < 0) throw new UtpError("Cannot connect: the native layer refused the socket", "ECONNABORTED");
   conn.id = id;
-  await conn.established(signal);
+  await conn.established(signal, connectTimeout);
   return conn;
+}
+
+function checkTimeout(value: unknown, what: string): number {
+  if (value === undefined) return DEFAULT_CONNECT_TIMEOUT_MS;
+  if (typeof value !== "number" || Number.isNaN(value)) {
+    throw new TypeError(`Cannot ${what}: connectTimeout must be a number of milliseconds`);
+  }
+  if (value <= 0 || value > 2 ** 31 - 1) {
+    throw new RangeError(
+      `Cannot ${what}: connectTimeout must be between 1 and 2147483647, received ${value}`,
+    );
+  }
+  return value;
 }

@@ -45,7 +45,14 @@ export function openDenoLibrary(): NativeApi {
     getSocketBuffer: (fd, which) => s.utps_get_socket_buffer(fd, which),
     attachFd: (ctx, fd) => s.utps_attach_fd(c(ctx), fd),
     input: (ctx, buf, len, family, addr, port) =>
-      s.utps_input(c(ctx), buf as Uint8Array<ArrayBuffer>, len, family, addr as Uint8Array<ArrayBuffer>, port),
+      s.utps_input(
+        c(ctx),
+        buf as Uint8Array<ArrayBuffer>,
+        len,
+        family,
+        addr as Uint8Array<ArrayBuffer>,
+        port,
+      ),
     drain: (ctx, max) => s.utps_drain(c(ctx), max),
     endBatch: (ctx) => s.utps_end_batch(c(ctx)),
     tick: (ctx) => s.utps_tick(c(ctx)),

@@ -9,14 +9,24 @@
 /** Receives each datagram; `data` is only valid during the call. */
 export type DatagramHandler = (data: Uint8Array, hostname: string, port: number) => void;
 
+/** Called once after each batch of datagrams delivered by a batching socket. */
+export type BatchEndHandler = () => void;
+
 /** A bound UDP socket. */
 export interface DatagramSocket {
   /** Local address the socket is bound to. */
   readonly hostname: string;
   /** Local port the socket is bound to. */
   readonly port: number;
+  /**
+   * True if the runtime reads datagrams from the kernel in batches and then
+   * delivers them one by one: the driver must not read the socket itself
+   * during a delivery (that would reorder datagrams) and finishes its batch
+   * work in `onBatchEnd`, which the socket calls once after each batch.
+   */
+  readonly deliversBatches?: boolean;
   /** Starts delivering datagrams to `handler` until the socket closes. */
-  start(handler: DatagramHandler, onError: (error: unknown) => void): void;
+  start(handler: DatagramHandler, onError: (error: unknown) => void, onBatchEnd?: BatchEndHandler): void;
   /** Sends one datagram; resolves when the runtime has taken it. */
   send(data: Uint8Array, hostname: string, port: number): Promise<void>;
   /** Lets the process exit while the socket is open (`false`), or not. */

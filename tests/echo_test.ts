@@ -1,0 +1,70 @@
+// Copyright 2026 the utpstream authors. MIT license.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { connect, listen, type UtpConnection } from "../mod.ts";
+import { decode, encode, hashStream, patternHash, readAll, within, writePattern } from "./_helpers.ts";
+
+function serveEcho(listener: AsyncIterable<UtpConnection>): Promise<void> {
+  return (async () => {
+    for await (const conn of listener) {
+      conn.readable.pipeTo(conn.writable).catch(() => {});
+    }
+  })();
+}
+
+test("echo: bytes written come back intact", async () => {
+  await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = serveEcho(listener);
+  await using conn = await connect({
+    hostname: "127.0.0.1",
+    port: listener.addr.port,
+    signal: AbortSignal.timeout(5000),
+  });
+  assert.equal(conn.remoteAddr.transport, "utp");
+  assert.equal(conn.remoteAddr.port, listener.addr.port);
+  const writer = conn.writable.getWriter();
+  await writer.write(encode("hello µTP"));
+  await writer.close();
+  const back = await within(readAll(conn.readable), 10000, "echo");
+  assert.equal(decode(back), "hello µTP");
+  listener.close();
+  await serving;
+});
+
+test("echo: 8 MiB round trip in 64 KiB chunks keeps every byte in order", async () => {
+  await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = serveEcho(listener);
+  await using conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const total = 8 << 20;
+  const [, got] = await within(
+    Promise.all([writePattern(conn.writable, total), hashStream(conn.readable)]),
+    30000,
+    "8 MiB echo",
+  );
+  assert.equal(got.bytes, total);
+  assert.equal(got.sha256, patternHash(total));
+  listener.close();
+  await serving;
+});
+
+test("readable supports BYOB readers", async () => {
+  await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = serveEcho(listener);
+  await using conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const writer = conn.writable.getWriter();
+  await writer.write(encode("0123456789"));
+  await writer.close();
+  const reader = conn.readable.getReader({ mode: "byob" });
+  let buffer = new ArrayBuffer(4);
+  const parts: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    const { value, done } = await within(reader.read(new Uint8Array(buffer)), 10000, "byob read");
+    if (done) break;
+    assert.ok(value.byteLength <= 4);
+    parts.push(decode(value));
+    buffer = value.buffer as ArrayBuffer;
+  }
+  assert.equal(parts.join(""), "0123456789");
+  listener.close();
+  await serving;
+});
