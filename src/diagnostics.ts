@@ -5,6 +5,7 @@
  * @module
  */
 import { getRuntime } from "./runtime.ts";
+import { UtpEndpoint } from "./endpoint.ts";
 
 /** Native resources alive in this process. */
 export interface NativeCounts {
@@ -15,8 +16,10 @@ export interface NativeCounts {
 }
 
 /**
- * Counts the native resources alive in this process.
+ * Counts the native resources alive in this process, or of one endpoint
+ * (then `contexts` is 1 while the endpoint is open).
  *
+ * @param endpoint Count only this endpoint's sockets.
  * @returns Live sockets and contexts.
  *
  * @example Check for leaks
@@ -25,7 +28,11 @@ export interface NativeCounts {
  * console.log(await nativeCounts());
  * ```
  */
-export async function nativeCounts(): Promise<NativeCounts> {
+export async function nativeCounts(endpoint?: UtpEndpoint): Promise<NativeCounts> {
+  if (endpoint !== undefined) {
+    const driver = UtpEndpoint.driverOf(endpoint);
+    return { sockets: driver.liveSockets(), contexts: driver.closed ? 0 : 1 };
+  }
   const { native } = await getRuntime();
   return { sockets: native.liveSocketsTotal(), contexts: native.liveContexts() };
 }

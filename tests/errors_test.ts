@@ -106,7 +106,7 @@ test("closing a connection mid-transfer fails the peer's reads or ends them, and
   assert.ok(outcome instanceof UtpError, `server write should fail, got ${outcome}`);
   assert.ok(["ECONNRESET", "ETIMEDOUT"].includes((outcome as UtpError).code));
   await within(conn.closed.catch(() => {}), 10000, "client closed");
-  const counts = await nativeCounts();
+  const counts = await nativeCounts(endpoint);
   assert.equal(counts.sockets, 0, "native sockets left behind");
 });
 

@@ -15,7 +15,9 @@ import {
   writePattern,
 } from "./_helpers.ts";
 
-test("200 open/transfer/close cycles leave zero live native sockets", async () => {
+test("200 open/transfer/close cycles leave no live native sockets behind", async () => {
+  // Other tests in this process may still be winding down: compare with them.
+  const before = await nativeCounts();
   await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
   const serving = (async () => {
     for await (const conn of listener) {
@@ -44,13 +46,14 @@ test("200 open/transfer/close cycles leave zero live native sockets", async () =
   listener.close();
   await serving;
   // The listener's endpoint closes once its last accepted connection ends.
-  for (let i = 0; i < 100; i++) {
-    const counts = await nativeCounts();
-    if (counts.sockets === 0 && counts.contexts === 0) break;
+  const settled = (c: { sockets: number; contexts: number }) =>
+    c.sockets <= before.sockets && c.contexts <= before.contexts;
+  for (let i = 0; i < 100 && !settled(await nativeCounts()); i++) {
     await new Promise((r) => setTimeout(r, 50)); // bounded poll: 5 s at most
   }
   const counts = await nativeCounts();
-  assert.deepEqual(counts, { sockets: 0, contexts: 0 });
+  console.log(`native sockets ${before.sockets} -> ${counts.sockets}, contexts ${before.contexts} -> ${counts.contexts}`);
+  assert.ok(settled(counts), `leaked: before ${JSON.stringify(before)}, after ${JSON.stringify(counts)}`);
 });
 
 test("a reader that stops reading stalls the writer instead of growing memory", async () => {
