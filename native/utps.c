@@ -98,6 +98,14 @@ struct utps_ctx {
 	int accepting;
 	int backlog;
 	int pending;
+	int firewall;
+	int mtu_cap;
+	/* the datagram being processed, for UTPS_EV_INCOMING */
+	const uint8_t *cur_buf;
+	size_t cur_len;
+	/* addresses allowed to open one connection each (firewall mode) */
+	struct sockaddr_storage allow[32];
+	int nallow;
 
 	slot_t *slots;
 	uint32_t nslots;
@@ -455,11 +463,45 @@ static uint64 cb_on_error(utp_callback_arguments *a) {
 	return 0;
 }
 
+static int same_endpoint(const struct sockaddr *x, const struct sockaddr_storage *y) {
+	uint8_t fx, fy, ax[16], ay[16];
+	uint16_t px, py;
+	if (from_sockaddr(x, &fx, &px, ax) != 0 || from_sockaddr((const struct sockaddr *)y, &fy, &py, ay) != 0) return 0;
+	return fx == fy && px == py && memcmp(ax, ay, 16) == 0;
+}
+
 static uint64 cb_on_firewall(utp_callback_arguments *a) {
 	utps_ctx *ctx = ctx_of(a);
 	if (!ctx || !ctx->accepting) return 1;
 	if (ctx->backlog > 0 && ctx->pending >= ctx->backlog) return 1;
-	return 0;
+	if (!ctx->firewall) return 0;
+	for (int i = 0; i < ctx->nallow; i++) {
+		if (same_endpoint(a->address, &ctx->allow[i])) {
+			ctx->allow[i] = ctx->allow[--ctx->nallow];
+			return 0;
+		}
+	}
+	/* Hold the SYN: JavaScript decides, then re-injects it with
+	 * utps_allow_once + utps_input. Nothing has been acknowledged. */
+	uint8_t family;
+	uint16_t port;
+	uint8_t addr[16];
+	if (ctx->cur_buf && from_sockaddr(a->address, &family, &port, addr) == 0) {
+		uint8_t *p = event_push(ctx, UTPS_EV_INCOMING, 0, family, port, (uint32_t)ctx->cur_len, 16 + ctx->cur_len);
+		if (p) {
+			memcpy(p, addr, 16);
+			memcpy(p + 16, ctx->cur_buf, ctx->cur_len);
+		}
+	}
+	return 1;
+}
+
+static uint64 cb_get_udp_mtu(utp_callback_arguments *a) {
+	utps_ctx *ctx = ctx_of(a);
+	/* libutp's defaults: 1402 for IPv4, 1232 for IPv6 (assumed Teredo). */
+	uint64 mtu = (a->address && a->address->sa_family == AF_INET6) ? 1232 : 1402;
+	if (ctx && ctx->mtu_cap > 0 && (uint64)ctx->mtu_cap < mtu) mtu = (uint64)ctx->mtu_cap;
+	return mtu;
 }
 
 static uint64 cb_on_accept(utp_callback_arguments *a) {
@@ -502,10 +544,19 @@ UTPS_EXPORT utps_ctx *utps_create(void) {
 #ifdef __linux__
 	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed) seed = 0;
 #endif
+#ifdef _WIN32
+	/* MinGW's default CRT (msvcrt) has no timespec_get. */
+	LARGE_INTEGER qpc;
+	FILETIME ft;
+	QueryPerformanceCounter(&qpc);
+	GetSystemTimeAsFileTime(&ft);
+	seed ^= (uint64_t)qpc.QuadPart * 0x9e3779b97f4a7c15ull ^
+	        ((uint64_t)ft.dwHighDateTime << 32 | ft.dwLowDateTime) ^ (uint64_t)(uintptr_t)ctx;
+	seed ^= (uint64_t)GetCurrentProcessId() << 32;
+#else
 	struct timespec ts;
 	timespec_get(&ts, TIME_UTC);
 	seed ^= (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)ctx;
-#ifndef _WIN32
 	seed ^= (uint64_t)getpid() << 32;
 #endif
 	ctx->rng = seed;
@@ -518,6 +569,7 @@ UTPS_EXPORT utps_ctx *utps_create(void) {
 	utp_set_callback(ctx->utp, UTP_ON_FIREWALL, &cb_on_firewall);
 	utp_set_callback(ctx->utp, UTP_ON_ACCEPT, &cb_on_accept);
 	utp_set_callback(ctx->utp, UTP_GET_RANDOM, &cb_get_random);
+	utp_set_callback(ctx->utp, UTP_GET_UDP_MTU, &cb_get_udp_mtu);
 	ctx->backlog = 128;
 	g_live_contexts++;
 	return ctx;
@@ -556,6 +608,13 @@ UTPS_EXPORT int utps_set_option(utps_ctx *ctx, int opt, int value) {
 	case UTPS_OPT_BACKLOG:
 		ctx->backlog = value;
 		return 0;
+	case UTPS_OPT_FIREWALL:
+		ctx->firewall = value != 0;
+		return 0;
+	case UTPS_OPT_MTU:
+		if (value != 0 && (value < 576 || value > 65507)) return -1;
+		ctx->mtu_cap = value;
+		return 0;
 	}
 	return -1;
 }
@@ -573,6 +632,10 @@ UTPS_EXPORT int utps_get_option(utps_ctx *ctx, int opt) {
 		return ctx->accepting;
 	case UTPS_OPT_BACKLOG:
 		return ctx->backlog;
+	case UTPS_OPT_FIREWALL:
+		return ctx->firewall;
+	case UTPS_OPT_MTU:
+		return ctx->mtu_cap;
 	}
 	return -1;
 }
@@ -650,7 +713,12 @@ UTPS_EXPORT int utps_attach_fd(utps_ctx *ctx, int fd) {
 
 static int process_datagram(utps_ctx *ctx, const uint8_t *buf, size_t len, const struct sockaddr *sa, socklen_t salen) {
 	ctx->c_rx_datagrams++;
-	if (utp_process_udp(ctx->utp, buf, len, sa, salen)) return 1;
+	ctx->cur_buf = buf;
+	ctx->cur_len = len;
+	int handled = utp_process_udp(ctx->utp, buf, len, sa, salen);
+	ctx->cur_buf = NULL;
+	ctx->cur_len = 0;
+	if (handled) return 1;
 	ctx->c_rx_foreign++;
 	uint8_t family;
 	uint16_t port;
@@ -835,19 +903,50 @@ UTPS_EXPORT int utps_close(utps_ctx *ctx, uint32_t id) {
 	return 0;
 }
 
+static void put_u64(uint8_t *p, uint64_t v) {
+	put_u32(p, (uint32_t)v);
+	put_u32(p + 4, (uint32_t)(v >> 32));
+}
+
 UTPS_EXPORT int utps_stats(utps_ctx *ctx, uint32_t id, uint8_t *out, int cap) {
-	if (!ctx || !out || cap < 24) return -1;
+	if (!ctx || !out || cap < UTPS_STATS_SIZE) return -1;
 	slot_t *s = slot_by_id(ctx, id);
-	if (!s) return -1;
-	put_u32(out, s->unread);
+	if (!s || !s->sock) return -1;
+	memset(out, 0, UTPS_STATS_SIZE);
+	utp_socket_stats *st = utp_get_stats(s->sock);
+	if (st) {
+		put_u64(out, st->nbytes_recv);
+		put_u64(out + 8, st->nbytes_xmit);
+		put_u32(out + 16, st->nrecv);
+		put_u32(out + 20, st->nxmit);
+		put_u32(out + 24, st->rexmit);
+		put_u32(out + 28, st->fastrexmit);
+		put_u32(out + 32, st->nduprecv);
+		put_u32(out + 36, st->mtu_guess);
+	}
 	uint32_t ours = 0, theirs = 0, age = 0;
 	utp_get_delays(s->sock, &ours, &theirs, &age);
-	put_u32(out + 4, ours);
-	put_u32(out + 8, theirs);
-	put_u32(out + 12, age);
-	put_u32(out + 16, s->flags);
-	put_u32(out + 20, 0);
-	return 24;
+	put_u32(out + 40, ours);
+	put_u32(out + 44, theirs);
+	put_u32(out + 48, s->unread);
+	return UTPS_STATS_SIZE;
+}
+
+UTPS_EXPORT int utps_allow_once(utps_ctx *ctx, int family, const uint8_t *addr, int port) {
+	if (!ctx || !addr) return -1;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (to_sockaddr(family, addr, port, &ss, &sl) != 0) return -1;
+	for (int i = 0; i < ctx->nallow; i++) {
+		if (same_endpoint((struct sockaddr *)&ss, &ctx->allow[i])) return 0;
+	}
+	if (ctx->nallow == (int)(sizeof ctx->allow / sizeof ctx->allow[0])) {
+		/* forget the oldest permission */
+		memmove(&ctx->allow[0], &ctx->allow[1], sizeof ctx->allow[0] * (size_t)(ctx->nallow - 1));
+		ctx->nallow--;
+	}
+	ctx->allow[ctx->nallow++] = ss;
+	return 0;
 }
 
 static int take(bytequeue_t *q, uint8_t *out, int cap, size_t header, size_t len_at) {
@@ -860,7 +959,7 @@ static int take(bytequeue_t *q, uint8_t *out, int cap, size_t header, size_t len
 			/* ACCEPT carries 16 bytes; ERROR carries none; DATAGRAM 16 + len */
 			uint8_t type = h[0];
 			if (type == UTPS_EV_ERROR) rec = header;
-			else if (type == UTPS_EV_DATAGRAM) rec = header + 16 + get_u32(h + len_at);
+			else if (type == UTPS_EV_DATAGRAM || type == UTPS_EV_INCOMING) rec = header + 16 + get_u32(h + len_at);
 		}
 		if (n + rec > (size_t)cap) break;
 		n += rec;

@@ -42,7 +42,8 @@ enum {
 	UTPS_EV_DESTROYED = 5, /* id: the connection is gone; the id is dead */
 	UTPS_EV_ERROR = 6,     /* id, len = UTPS_ERR_* code, no payload */
 	UTPS_EV_ACCEPT = 7,    /* id, family, port, payload = 16 address bytes */
-	UTPS_EV_DATAGRAM = 8,  /* id = 0, family, port, payload = 16 address bytes + data */
+	UTPS_EV_DATAGRAM = 8,  /* id = 0, family, port, len = data length, payload = 16 address bytes + data */
+	UTPS_EV_INCOMING = 9,  /* firewall mode: id = 0, family, port, len = SYN length, payload = 16 address bytes + SYN */
 };
 
 enum {
@@ -62,6 +63,17 @@ enum {
 	UTPS_OPT_TARGET_DELAY = 3,  /* LEDBAT target delay, microseconds */
 	UTPS_OPT_ACCEPT = 4,        /* 1: accept incoming connections, 0: ignore SYNs */
 	UTPS_OPT_BACKLOG = 5,       /* max connections accepted but not yet established */
+	UTPS_OPT_FIREWALL = 6,      /* 1: hold every SYN for a decision (UTPS_EV_INCOMING, utps_allow_once) */
+	UTPS_OPT_MTU = 7,           /* cap on the UDP payload size libutp uses; 0 = libutp's default */
+};
+
+/* Per-connection statistics written by utps_stats (UTPS_STATS_SIZE bytes,
+ * little-endian): u64 bytes received, u64 bytes sent, u32 packets received,
+ * u32 packets sent, u32 retransmits, u32 fast retransmits, u32 duplicate
+ * packets received, u32 MTU guess, u32 our delay (us), u32 peer delay (us),
+ * u32 unread bytes, u32 reserved. */
+enum {
+	UTPS_STATS_SIZE = 56,
 };
 
 UTPS_EXPORT utps_ctx *utps_create(void);
@@ -88,6 +100,7 @@ UTPS_EXPORT int utps_consumed(utps_ctx *ctx, uint32_t id, int bytes);
 UTPS_EXPORT int utps_shutdown_write(utps_ctx *ctx, uint32_t id);
 UTPS_EXPORT int utps_close(utps_ctx *ctx, uint32_t id);
 UTPS_EXPORT int utps_stats(utps_ctx *ctx, uint32_t id, uint8_t *out, int cap);
+UTPS_EXPORT int utps_allow_once(utps_ctx *ctx, int family, const uint8_t *addr, int port);
 
 /* Output queues. Datagram records (runtime I/O mode) are a 24-byte header:
  * u8 family, u8 0, u16 port, u32 length, 16 address bytes; then the data. */

@@ -4,9 +4,11 @@
  *
  * @module
  */
+import { openBunLibrary } from "./ffi/bun.ts";
+import { bindBunDatagramSocket } from "./udp/bun.ts";
 import type { Runtime } from "./runtime.ts";
 
 /** Loads the native library through `bun:ffi`. */
-export function openBunRuntime(): Promise<Runtime> {
-  return Promise.reject(new Error("Cannot start utpstream: the Bun backend is not available yet"));
+export async function openBunRuntime(): Promise<Runtime> {
+  return { name: "bun", native: await openBunLibrary(), bind: bindBunDatagramSocket };
 }

@@ -1,0 +1,154 @@
+// Copyright 2026 the utpstream authors. MIT license.
+// Cross-runtime interop: this process (Deno or Bun) talks µTP to a child
+// process running the other runtime, 64 MiB each way, verified by SHA-256.
+// Skips when the other runtime is not installed in .tools/.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { connect, listen } from "../mod.ts";
+import { patternHash, within, writePattern } from "./_helpers.ts";
+
+const SIZE = 64 << 20;
+const TIMEOUT_MS = 60000;
+
+const here = globalThis as { Bun?: unknown };
+const self = here.Bun !== undefined ? "bun" : "deno";
+const other = self === "bun" ? "deno" : "bun";
+const otherBinary = fileURLToPath(new URL(`../.tools/node_modules/.bin/${other}`, import.meta.url));
+const modUrl = new URL("../mod.ts", import.meta.url).href;
+const helpersUrl = new URL("./_helpers.ts", import.meta.url).href;
+
+/** Source of the child: receives SIZE bytes as listener or dialer, prints the hash. */
+function childSource(role: "listen" | "dial", port = 0): string {
+  return `
+import process from "node:process";
+import { connect, listen } from ${JSON.stringify(modUrl)};
+import { hashStream } from ${JSON.stringify(helpersUrl)};
+let conn, listener;
+if (${JSON.stringify(role)} === "listen") {
+  listener = await listen({ hostname: "127.0.0.1", port: 0 });
+  console.log("PORT " + listener.addr.port);
+  conn = await listener.accept();
+} else {
+  conn = await connect({ hostname: "127.0.0.1", port: ${port} });
+}
+const got = await hashStream(conn.readable);
+console.log("GOT " + got.bytes + " " + got.sha256);
+conn.close();
+await conn.closed.catch(() => {});
+listener?.close();
+process.exit(0);
+`;
+}
+
+/** A child process of the other runtime and the lines it prints. */
+class Child {
+  readonly process: ChildProcess;
+  #lines: string[] = [];
+  #waiters: (() => void)[] = [];
+  #stderr = "";
+  #exited = false;
+
+  constructor(source: string) {
+    const args = other === "deno" ? ["eval", "--unstable-net", source] : ["-e", source];
+    this.process = spawn(otherBinary, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let partial = "";
+    this.process.stdout!.setEncoding("utf8");
+    this.process.stdout!.on("data", (text: string) => {
+      partial += text;
+      const parts = partial.split("\n");
+      partial = parts.pop()!;
+      this.#lines.push(...parts.map((l) => l.trim()).filter((l) => l.length > 0));
+      this.#wake();
+    });
+    this.process.stderr!.setEncoding("utf8");
+    this.process.stderr!.on("data", (text: string) => {
+      if (this.#stderr.length < 8192) this.#stderr += text;
+    });
+    this.process.on("exit", () => {
+      this.#exited = true;
+      this.#wake();
+    });
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  /** Resolves with the first printed line starting with `prefix`. */
+  async line(prefix: string): Promise<string> {
+    for (;;) {
+      const found = this.#lines.find((l) => l.startsWith(prefix));
+      if (found !== undefined) return found.slice(prefix.length);
+      if (this.#exited) throw new Error(`${other} child exited without "${prefix}": ${this.#stderr}`);
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+
+  kill(): void {
+    if (!this.#exited) this.process.kill("SIGKILL");
+  }
+}
+
+function parseGot(line: string): { bytes: number; sha256: string } {
+  const [bytes, sha256] = line.split(" ");
+  return { bytes: Number(bytes), sha256: sha256! };
+}
+
+test(
+  `interop: ${self} dials a ${other} listener and sends 64 MiB (SHA-256)`,
+  { timeout: 90000 },
+  async (t) => {
+    if (!existsSync(otherBinary)) {
+      t.skip(`${other} is not installed at ${otherBinary}`);
+      return;
+    }
+    const child = new Child(childSource("listen"));
+    try {
+      const port = Number(await within(child.line("PORT "), 30000, `${other} listener port`));
+      const conn = await connect({ hostname: "127.0.0.1", port, signal: AbortSignal.timeout(10000) });
+      try {
+        await within(writePattern(conn.writable, SIZE), TIMEOUT_MS, `${self} write`);
+        const got = parseGot(await within(child.line("GOT "), TIMEOUT_MS, `${other} read`));
+        assert.equal(got.bytes, SIZE);
+        assert.equal(got.sha256, patternHash(SIZE));
+      } finally {
+        conn.close();
+        await within(conn.closed.catch(() => {}), 10000, "close");
+      }
+    } finally {
+      child.kill();
+    }
+  },
+);
+
+test(
+  `interop: a ${other} client receives 64 MiB from a ${self} listener (SHA-256)`,
+  { timeout: 90000 },
+  async (t) => {
+    if (!existsSync(otherBinary)) {
+      t.skip(`${other} is not installed at ${otherBinary}`);
+      return;
+    }
+    const listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    let child: Child | undefined;
+    try {
+      child = new Child(childSource("dial", listener.addr.port));
+      const conn = await within(listener.accept(), 30000, `accept from ${other}`);
+      try {
+        await within(writePattern(conn.writable, SIZE), TIMEOUT_MS, `${self} write`);
+        const got = parseGot(await within(child.line("GOT "), TIMEOUT_MS, `${other} read`));
+        assert.equal(got.bytes, SIZE);
+        assert.equal(got.sha256, patternHash(SIZE));
+      } finally {
+        conn.close();
+        await within(conn.closed.catch(() => {}), 10000, "close");
+      }
+    } finally {
+      child?.kill();
+      listener.close();
+    }
+  },
+);
