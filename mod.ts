@@ -21,13 +21,16 @@
  */
 export { connect, listen, type UtpConnectOptions, type UtpListenOptions } from "./src/connect.ts";
 export {
+  type UtpDatagram,
+  type UtpDatagramTarget,
   type UtpDialOptions,
   UtpEndpoint,
   type UtpEndpointListenOptions,
   type UtpEndpointOptions,
 } from "./src/endpoint.ts";
-export type { UtpConnection } from "./src/connection.ts";
-export type { UtpAcceptOptions, UtpListener } from "./src/listener.ts";
+export type { UtpConnection, UtpConnectionStats } from "./src/connection.ts";
+export type { UtpAcceptOptions, UtpAdmissionOptions, UtpFirewall, UtpListener } from "./src/listener.ts";
+export type { UtpTuningOptions } from "./src/options.ts";
 export type { UtpAddr } from "./src/addr.ts";
 export { UtpError, type UtpErrorCode } from "./src/errors.ts";
 export type { UdpIo } from "./src/driver.ts";

@@ -583,6 +583,10 @@ UTPS_EXPORT void utps_destroy(utps_ctx *ctx) {
 		if (ctx->slots[i].flags != SLOT_FREE) slot_release(ctx, i);
 	}
 	utp_destroy(ctx->utp);
+	tx_flush(ctx);
+#ifndef _WIN32
+	if (ctx->fd >= 0) close(ctx->fd);
+#endif
 	free(ctx->slots);
 	free(ctx->events.data);
 	free(ctx->datagrams.data);
@@ -706,7 +710,12 @@ UTPS_EXPORT int utps_attach_fd(utps_ctx *ctx, int fd) {
 	if (!ctx->txbuf) ctx->txbuf = (uint8_t *)malloc((size_t)TX_BATCH * TX_SLOT_BYTES);
 	if (!ctx->rxbuf) ctx->rxbuf = (uint8_t *)malloc((size_t)RX_BATCH * RX_SLOT_BYTES);
 	if (!ctx->txbuf || !ctx->rxbuf) return -1;
-	ctx->fd = fd;
+	/* Our own descriptor for the runtime's socket: it stays valid even if the
+	 * runtime closes its handle (see the unref path of the Deno backend). */
+	int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (own < 0) return -1;
+	if (ctx->fd >= 0) close(ctx->fd);
+	ctx->fd = own;
 	return 0;
 #endif
 }
@@ -906,6 +915,18 @@ UTPS_EXPORT int utps_close(utps_ctx *ctx, uint32_t id) {
 static void put_u64(uint8_t *p, uint64_t v) {
 	put_u32(p, (uint32_t)v);
 	put_u32(p + 4, (uint32_t)(v >> 32));
+}
+
+UTPS_EXPORT int utps_abort(utps_ctx *ctx, uint32_t id) {
+	if (!ctx) return -1;
+	slot_t *s = slot_by_id(ctx, id);
+	if (!s || !s->sock) return -1;
+	s->flags |= SLOT_CLOSED;
+	s->unread = 0;
+	utp_abort(s->sock);
+	utp_reap(ctx->utp);
+	tx_flush(ctx);
+	return 0;
 }
 
 UTPS_EXPORT int utps_stats(utps_ctx *ctx, uint32_t id, uint8_t *out, int cap) {

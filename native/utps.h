@@ -99,6 +99,7 @@ UTPS_EXPORT int utps_write(utps_ctx *ctx, uint32_t id, const uint8_t *buf, int l
 UTPS_EXPORT int utps_consumed(utps_ctx *ctx, uint32_t id, int bytes);
 UTPS_EXPORT int utps_shutdown_write(utps_ctx *ctx, uint32_t id);
 UTPS_EXPORT int utps_close(utps_ctx *ctx, uint32_t id);
+UTPS_EXPORT int utps_abort(utps_ctx *ctx, uint32_t id); /* reset, no FIN handshake */
 UTPS_EXPORT int utps_stats(utps_ctx *ctx, uint32_t id, uint8_t *out, int cap);
 UTPS_EXPORT int utps_allow_once(utps_ctx *ctx, int family, const uint8_t *addr, int port);
 

@@ -193,3 +193,47 @@ export async function resolveHost(hostname: string, what: string, signal?: Abort
   if (!parsed) throw new TypeError(`Cannot ${what}: cannot resolve hostname "${hostname}"`);
   return parsed;
 }
+
+/** Whether 16 address bytes are an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`). */
+export function isV4Mapped(bytes: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false;
+  return bytes[10] === 0xff && bytes[11] === 0xff;
+}
+
+/** Text of an address as users see it: IPv4-mapped addresses read as IPv4. */
+export function displayHostname(family: number, bytes: Uint8Array): string {
+  if (family === 6 && isV4Mapped(bytes)) {
+    return `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+  }
+  return formatIp(family, bytes);
+}
+
+/**
+ * Converts a destination to the family of the local socket: IPv4 through a
+ * dual-stack IPv6 socket becomes `::ffff:a.b.c.d`; an IPv4-mapped address on
+ * an IPv4 socket becomes plain IPv4. Returns undefined when impossible.
+ */
+export function toSocketFamily(
+  addr: IpAddress,
+  socketFamily: 4 | 6,
+  dualStack: boolean,
+): IpAddress | undefined {
+  if (addr.family === socketFamily) {
+    if (socketFamily === 6 && isV4Mapped(addr.bytes) && !dualStack) return undefined;
+    return addr;
+  }
+  if (socketFamily === 6) {
+    if (!dualStack) return undefined;
+    const bytes = new Uint8Array(16);
+    bytes[10] = 0xff;
+    bytes[11] = 0xff;
+    bytes.set(addr.bytes.subarray(0, 4), 12);
+    return { family: 6, bytes, text: addr.text };
+  }
+  if (isV4Mapped(addr.bytes)) {
+    const bytes = new Uint8Array(16);
+    bytes.set(addr.bytes.subarray(12, 16), 0);
+    return { family: 4, bytes, text: displayHostname(6, addr.bytes) };
+  }
+  return undefined;
+}

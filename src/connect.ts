@@ -6,12 +6,16 @@
  */
 import { checkHostname, checkOptions, checkPort, checkSignal, parseIp, resolveHost } from "./addr.ts";
 import type { UtpConnection } from "./connection.ts";
-import { dial, UtpEndpoint } from "./endpoint.ts";
-import type { UtpListener } from "./listener.ts";
+import { checkAdmission, dial, UtpEndpoint } from "./endpoint.ts";
+import { checkTuning, type UtpTuningOptions } from "./options.ts";
+import type { UtpAdmissionOptions, UtpListener } from "./listener.ts";
 import { Listener } from "./listener.ts";
 
-/** Options of {@linkcode connect}. */
-export interface UtpConnectOptions {
+/**
+ * Options of {@linkcode connect}. The tuning options apply to the new
+ * endpoint; with `endpoint` they are the endpoint's own and must be omitted.
+ */
+export interface UtpConnectOptions extends UtpTuningOptions {
   /** The peer's address or name; default `"127.0.0.1"`. */
   hostname?: string;
   /** The peer's UDP port. */
@@ -24,8 +28,8 @@ export interface UtpConnectOptions {
   endpoint?: UtpEndpoint;
 }
 
-/** Options of {@linkcode listen}. */
-export interface UtpListenOptions {
+/** Options of {@linkcode listen}: where, admission control and protocol tuning. */
+export interface UtpListenOptions extends UtpAdmissionOptions, UtpTuningOptions {
   /** Local address; default `"0.0.0.0"`. */
   hostname?: string;
   /** Local UDP port; default `0` (any free port). */
@@ -53,9 +57,13 @@ export interface UtpListenOptions {
 export async function connect(options: UtpConnectOptions): Promise<UtpConnection> {
   const what = "connect";
   const opts = checkOptions<UtpConnectOptions>(options, what);
+  const tuning = checkTuning(opts, what);
   if (opts.endpoint !== undefined) {
     if (!(opts.endpoint instanceof UtpEndpoint)) {
       throw new TypeError("Cannot connect: endpoint must be a UtpEndpoint");
+    }
+    if (Object.keys(tuning).length > 0) {
+      throw new TypeError("Cannot connect: tuning options belong to the endpoint when one is given");
     }
     return await opts.endpoint.connect({
       hostname: opts.hostname,
@@ -69,7 +77,11 @@ export async function connect(options: UtpConnectOptions): Promise<UtpConnection
   const signal = checkSignal(opts.signal, what);
   signal?.throwIfAborted();
   const remote = parseIp(hostname) ?? await resolveHost(hostname, what, signal);
-  const endpoint = await UtpEndpoint.bind({ hostname: remote.family === 6 ? "::" : "0.0.0.0", port: 0 });
+  const endpoint = await UtpEndpoint.bind({
+    hostname: remote.family === 6 ? "::" : "0.0.0.0",
+    port: 0,
+    ...tuning,
+  });
   const driver = UtpEndpoint.driverOf(endpoint);
   try {
     return await dial(
@@ -103,10 +115,12 @@ export async function listen(options?: UtpListenOptions): Promise<UtpListener> {
   const hostname = checkHostname(opts.hostname ?? "0.0.0.0", what);
   const port = checkPort(opts.port ?? 0, what, true);
   const signal = checkSignal(opts.signal, what);
+  const admission = checkAdmission(opts, what);
+  const tuning = checkTuning(opts, what);
   signal?.throwIfAborted();
-  const endpoint = await UtpEndpoint.bind({ hostname, port });
+  const endpoint = await UtpEndpoint.bind({ hostname, port, ...tuning });
   const driver = UtpEndpoint.driverOf(endpoint);
-  const listener = new Listener(driver, () => {
+  const listener = new Listener(driver, admission, () => {
     if (driver.connectionCount === 0) driver.close();
     else driver.onIdle = () => driver.close();
   });

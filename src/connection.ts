@@ -41,6 +41,47 @@ export interface UtpConnection extends AsyncDisposable {
    * rejects with a {@linkcode UtpError} when it failed.
    */
   readonly closed: Promise<void>;
+  /** libutp's counters for this connection; the last values seen once it is gone. */
+  stats(): UtpConnectionStats;
+  /** Keeps the process alive while this connection is open (the default). */
+  ref(): void;
+  /** Lets the process exit even though this connection is open. */
+  unref(): void;
+}
+
+/**
+ * Counters of one connection, from libutp.
+ *
+ * @example Watch retransmissions
+ * ```ts ignore
+ * import { connect } from "@utp/stream";
+ * await using conn = await connect({ port: 6881 });
+ * const { retransmits, rttMicros } = conn.stats();
+ * ```
+ */
+export interface UtpConnectionStats {
+  /** Payload and header bytes received. */
+  bytesReceived: number;
+  /** Payload and header bytes sent, retransmissions included. */
+  bytesSent: number;
+  /** Packets received. */
+  packetsReceived: number;
+  /** Packets sent. */
+  packetsSent: number;
+  /** Packets sent again after a timeout. */
+  retransmits: number;
+  /** Packets sent again after duplicate acknowledgements. */
+  fastRetransmits: number;
+  /** Packets received more than once. */
+  duplicatePackets: number;
+  /** The packet size libutp uses (its MTU guess). */
+  mtu: number;
+  /** Our one-way queuing delay estimate, microseconds (LEDBAT's input). */
+  delayMicros: number;
+  /** The peer's one-way queuing delay estimate, microseconds. */
+  peerDelayMicros: number;
+  /** Bytes received that the application has not read yet. */
+  unreadBytes: number;
 }
 
 const READ_HIGH_WATER_MARK = 256 * 1024;
@@ -73,6 +114,19 @@ export class Connection implements UtpConnection, ConnectionEvents {
   #rejectClosed!: (error: unknown) => void;
   #connectWaiter: { resolve: () => void; reject: (e: unknown) => void } | undefined;
   #onGone: (() => void) | undefined;
+  #lastStats: UtpConnectionStats = {
+    bytesReceived: 0,
+    bytesSent: 0,
+    packetsReceived: 0,
+    packetsSent: 0,
+    retransmits: 0,
+    fastRetransmits: 0,
+    duplicatePackets: 0,
+    mtu: 0,
+    delayMicros: 0,
+    peerDelayMicros: 0,
+    unreadBytes: 0,
+  };
 
   constructor(driver: Driver, remoteAddr: UtpAddr, state: "connecting" | "open") {
     this.#driver = driver;
@@ -158,6 +212,51 @@ export class Connection implements UtpConnection, ConnectionEvents {
   #abortConnect(error: UtpError): void {
     this.#error = error;
     this.close();
+  }
+
+  get idleTimeout(): number {
+    return this.#driver.idleTimeout;
+  }
+
+  stats(): UtpConnectionStats {
+    if (this.#state !== "destroyed") {
+      this.#driver.stats(this.#id, (v) => {
+        this.#lastStats = {
+          bytesReceived: Number(v.getBigUint64(0, true)),
+          bytesSent: Number(v.getBigUint64(8, true)),
+          packetsReceived: v.getUint32(16, true),
+          packetsSent: v.getUint32(20, true),
+          retransmits: v.getUint32(24, true),
+          fastRetransmits: v.getUint32(28, true),
+          duplicatePackets: v.getUint32(32, true),
+          mtu: v.getUint32(36, true),
+          delayMicros: v.getUint32(40, true),
+          peerDelayMicros: v.getUint32(44, true),
+          unreadBytes: v.getUint32(48, true),
+        };
+      });
+    }
+    return { ...this.#lastStats };
+  }
+
+  ref(): void {
+    this.#driver.setRef(true);
+  }
+
+  unref(): void {
+    this.#driver.setRef(false);
+  }
+
+  onIdleTimeout(): void {
+    if (this.#state !== "open" && this.#state !== "connecting") return;
+    const error = new UtpError(
+      `Connection timed out: no packet from the peer for ${this.#driver.idleTimeout} ms`,
+      "ETIMEDOUT",
+    );
+    this.#error ??= error;
+    this.#fail(error);
+    this.#state = "closing";
+    this.#driver.abortConnection(this.#id);
   }
 
   async closeWrite(): Promise<void> {

@@ -13,10 +13,12 @@ import {
   EVENT_HEADER_SIZE,
   type NativeApi,
   Option,
+  STATS_SIZE,
 } from "./ffi/native.ts";
 import type { DatagramSocket } from "./udp/datagram_socket.ts";
 import type { Runtime } from "./runtime.ts";
-import { formatIp, type IpAddress, parseIp, type UtpAddr } from "./addr.ts";
+import { displayHostname, formatIp, type IpAddress, parseIp, type UtpAddr } from "./addr.ts";
+import type { UtpTuningOptions } from "./options.ts";
 
 /** How datagrams move between the kernel and libutp. */
 export type UdpIo = "native" | "runtime";
@@ -30,17 +32,27 @@ export interface ConnectionEvents {
   onError(code: number): void;
   onDestroyed(): void;
   onEndpointClosed(): void;
+  /** Milliseconds without any event before the connection times out; 0 = never. */
+  readonly idleTimeout: number;
+  onIdleTimeout(): void;
 }
 
 /** What the driver needs from a listener. */
 export interface AcceptSink {
   /** Offers a new connection; returns false to refuse it. */
   onAccept(id: number, remote: UtpAddr): boolean;
+  /** Firewall mode: a SYN is waiting for a decision. */
+  onIncoming?(remote: UtpAddr, address: IpAddress, syn: Uint8Array): void;
+  /** Whether SYNs must wait for `onIncoming` decisions. */
+  readonly screensIncoming: boolean;
   onEndpointClosed(): void;
 }
 
+/** Receives datagrams that are not µTP. */
+export type DatagramSink = (data: Uint8Array, remote: UtpAddr) => void;
+
 /** Settings of a driver. */
-export interface DriverOptions {
+export interface DriverOptions extends UtpTuningOptions {
   udpIo?: UdpIo;
   socketBufferBytes?: number;
 }
@@ -48,6 +60,8 @@ export interface DriverOptions {
 const EVENT_BUFFER_SIZE = 1 << 20;
 const DATAGRAM_BUFFER_SIZE = 1 << 18;
 const TICK_MS = 50;
+/** Poll interval of an unreferenced endpoint whose runtime socket was detached. */
+const POLL_MS = 2;
 const MAX_DRAIN = 1024;
 const SEND_BATCH = 32;
 /** Datagrams fed to libutp before batch work is done anyway (batching sockets). */
@@ -66,6 +80,10 @@ export class Driver {
   readonly udpIo: UdpIo;
   /** Kernel receive buffer size after setup, or -1 if it could not be read. */
   readonly socketReceiveBuffer: number;
+  /** Whether an IPv6 socket also carries IPv4 (bound to `::`). */
+  readonly dualStack: boolean;
+  /** Idle timeout of this endpoint's connections, ms (0 = none). */
+  readonly idleTimeout: number;
 
   #connections = new Map<number, ConnectionEvents>();
   #acceptor: AcceptSink | undefined;
@@ -80,6 +98,13 @@ export class Driver {
   #writableWaiters = new Set<() => void>();
   #onIdle: (() => void) | undefined;
   #batchInputs = 0;
+  #datagramSink: DatagramSink | undefined;
+  #lastEvent = new Map<number, number>();
+  #stats = new Uint8Array(STATS_SIZE);
+  #statsView = new DataView(this.#stats.buffer);
+  #ref = true;
+  #onClosed: (() => void) | undefined;
+  #poll: ReturnType<typeof setInterval> | undefined;
 
   private constructor(runtime: Runtime, socket: DatagramSocket, ctx: ContextHandle, options: DriverOptions) {
     this.native = runtime.native;
@@ -88,6 +113,8 @@ export class Driver {
     const local = parseIp(socket.hostname);
     this.family = local?.family ?? 4;
     this.addr = { transport: "utp", hostname: socket.hostname, port: socket.port };
+    this.dualStack = this.family === 6 && local !== undefined && local.bytes.every((b) => b === 0);
+    this.idleTimeout = options.idleTimeout ?? 0;
     const fd = this.native.findUdpFd(this.family, socket.port);
     let receiveBuffer = -1;
     if (fd >= 0) {
@@ -100,6 +127,7 @@ export class Driver {
     this.udpIo = wantNative && fd >= 0 && this.native.attachFd(ctx, fd) === 0 ? "native" : "runtime";
     if (this.udpIo === "runtime") this.#datagrams = new Uint8Array(DATAGRAM_BUFFER_SIZE);
     this.socketReceiveBuffer = receiveBuffer;
+    this.#applyTuning(options);
     socket.start(
       (data, hostname, port) => this.#onDatagram(data, hostname, port),
       () => this.close(),
@@ -127,6 +155,71 @@ export class Driver {
     return this.#closed;
   }
 
+  #applyTuning(options: UtpTuningOptions): void {
+    const set = (opt: number, value: number | undefined) => {
+      if (value !== undefined) this.native.setOption(this.ctx, opt, value);
+    };
+    set(Option.SNDBUF, options.sendBufferBytes);
+    set(Option.RCVBUF, options.receiveWindowBytes);
+    set(Option.TARGET_DELAY, options.targetDelayMs === undefined ? undefined : options.targetDelayMs * 1000);
+    set(Option.MTU, options.maxPacketSize);
+    set(Option.BACKLOG, options.backlog);
+  }
+
+  /** Called once when the driver closes. */
+  set onClosed(fn: (() => void) | undefined) {
+    this.#onClosed = fn;
+  }
+
+  /** Where non-µTP datagrams go; undefined drops them. */
+  set datagramSink(sink: DatagramSink | undefined) {
+    this.#datagramSink = sink;
+  }
+
+  /** Sends one raw datagram from the endpoint's port. */
+  sendDatagram(data: Uint8Array, to: IpAddress, port: number): void {
+    if (this.#closed) return;
+    this.native.sendDatagram(this.ctx, data, data.byteLength, to.family, to.bytes, port);
+    this.#afterCall();
+  }
+
+  /** Lets SYNs from `remote` through once, then feeds the held SYN again. */
+  admit(address: IpAddress, port: number, syn: Uint8Array): void {
+    if (this.#closed) return;
+    this.native.allowOnce(this.ctx, address.family, address.bytes, port);
+    this.native.input(this.ctx, syn, syn.byteLength, address.family, address.bytes, port);
+    this.native.endBatch(this.ctx);
+    this.#afterCall();
+  }
+
+  /** Reads libutp's statistics of a connection; false if it is gone. */
+  stats(id: number, into: (view: DataView) => void): boolean {
+    if (this.#closed) return false;
+    if (this.native.stats(this.ctx, id, this.#stats) < 0) return false;
+    into(this.#statsView);
+    return true;
+  }
+
+  /** Keeps the process alive while the endpoint is open (`true`), or not. */
+  setRef(ref: boolean): void {
+    if (this.#closed) return;
+    this.#ref = ref;
+    this.socket.setRef(ref);
+    if (this.#timer !== undefined) refTimer(this.#timer, ref);
+    if (!ref && this.#poll === undefined && this.udpIo === "native" && this.socket.detach?.()) {
+      // The runtime's socket cannot be unreferenced: poll our own descriptor.
+      this.#poll = setInterval(this.#pollOnce, POLL_MS);
+    }
+    if (this.#poll !== undefined) refTimer(this.#poll, ref);
+  }
+
+  #pollOnce = (): void => {
+    if (this.#closed) return;
+    if (this.native.drain(this.ctx, MAX_DRAIN) > 0) {
+      this.native.endBatch(this.ctx);
+      this.#afterCall();
+    }
+  };
   get connectionCount(): number {
     return this.#connections.size;
   }
@@ -138,7 +231,9 @@ export class Driver {
 
   setAcceptor(acceptor: AcceptSink | undefined): void {
     this.#acceptor = acceptor;
-    if (!this.#closed) this.native.setOption(this.ctx, Option.ACCEPT, acceptor ? 1 : 0);
+    if (this.#closed) return;
+    this.native.setOption(this.ctx, Option.ACCEPT, acceptor ? 1 : 0);
+    this.native.setOption(this.ctx, Option.FIREWALL, acceptor?.screensIncoming ? 1 : 0);
   }
 
   get acceptor(): AcceptSink | undefined {
@@ -150,6 +245,7 @@ export class Driver {
     const id = this.native.connect(this.ctx, remote.family, remote.bytes, port);
     if (id < 0) return id;
     this.#connections.set(id, events);
+    this.#lastEvent.set(id, Date.now());
     this.#startTimer();
     this.#afterCall();
     return id;
@@ -158,6 +254,7 @@ export class Driver {
   /** Registers the handler of an accepted connection. */
   adopt(id: number, events: ConnectionEvents): void {
     this.#connections.set(id, events);
+    this.#lastEvent.set(id, Date.now());
     this.#startTimer();
   }
 
@@ -187,6 +284,14 @@ export class Driver {
     this.#wakeWriters();
   }
 
+  /** Drops a connection without the FIN handshake (the peer gets a reset). */
+  abortConnection(id: number): void {
+    if (this.#closed) return;
+    this.native.abort(this.ctx, id);
+    this.#afterCall();
+    this.#wakeWriters();
+  }
+
   /** Waits until some connection may write again (or a tick passes). */
   waitWritable(): Promise<void> {
     return new Promise((resolve) => this.#writableWaiters.add(resolve));
@@ -201,6 +306,7 @@ export class Driver {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopTimer();
+    if (this.#poll !== undefined) clearInterval(this.#poll);
     const connections = [...this.#connections.values()];
     this.#connections.clear();
     this.#acceptor?.onEndpointClosed();
@@ -209,6 +315,8 @@ export class Driver {
     this.socket.close();
     for (const c of connections) c.onEndpointClosed();
     this.#wakeWriters();
+    this.#datagramSink = undefined;
+    this.#onClosed?.();
   }
 
   #onDatagram(data: Uint8Array, hostname: string, port: number): void {
@@ -241,11 +349,25 @@ export class Driver {
     this.native.tick(this.ctx);
     this.#afterCall();
     this.#wakeWriters();
+    this.#checkIdle();
   };
+
+  #checkIdle(): void {
+    const now = Date.now();
+    for (const [id, c] of this.#connections) {
+      if (c.idleTimeout <= 0) continue;
+      const last = this.#lastEvent.get(id) ?? now;
+      if (now - last >= c.idleTimeout) {
+        this.#lastEvent.set(id, now);
+        c.onIdleTimeout();
+      }
+    }
+  }
 
   #startTimer(): void {
     if (this.#timer !== undefined || this.#closed) return;
     this.#timer = setInterval(this.#tick, TICK_MS);
+    if (!this.#ref) refTimer(this.#timer, false);
   }
 
   #stopTimer(): void {
@@ -288,6 +410,7 @@ export class Driver {
           const id = view.getUint32(off + 4, true);
           const len = view.getUint32(off + 8, true);
           off += EVENT_HEADER_SIZE;
+          if (id !== 0 && type !== Event.DESTROYED) this.#lastEvent.set(id, Date.now());
           switch (type) {
             case Event.READ: {
               const c = this.#connections.get(id);
@@ -313,6 +436,7 @@ export class Driver {
             case Event.DESTROYED: {
               const c = this.#connections.get(id);
               this.#connections.delete(id);
+              this.#lastEvent.delete(id);
               c?.onDestroyed();
               this.#wakeWriters();
               if (this.#connections.size === 0) {
@@ -324,7 +448,7 @@ export class Driver {
             case Event.ACCEPT: {
               const remote: UtpAddr = {
                 transport: "utp",
-                hostname: formatIp(family, buf.subarray(off, off + 16)),
+                hostname: displayHostname(family, buf.subarray(off, off + 16)),
                 port,
               };
               off += 16;
@@ -334,10 +458,28 @@ export class Driver {
               }
               break;
             }
-            case Event.DATAGRAM:
-              // Non-µTP datagrams on the endpoint's port are ignored for now.
+            case Event.DATAGRAM: {
+              const sink = this.#datagramSink;
+              if (sink) {
+                const remote: UtpAddr = {
+                  transport: "utp",
+                  hostname: displayHostname(family, buf.subarray(off, off + 16)),
+                  port,
+                };
+                sink(buf.slice(off + 16, off + 16 + len), remote);
+              }
               off += 16 + len;
               break;
+            }
+            case Event.INCOMING: {
+              const bytes = buf.slice(off, off + 16);
+              const remote: UtpAddr = { transport: "utp", hostname: displayHostname(family, bytes), port };
+              const address: IpAddress = { family: family === 6 ? 6 : 4, bytes, text: remote.hostname };
+              const syn = buf.slice(off + 16, off + 16 + len);
+              off += 16 + len;
+              this.#acceptor?.onIncoming?.(remote, address, syn);
+              break;
+            }
             default:
               // Unknown record: the stream is corrupt; stop reading it.
               off = n;
@@ -385,5 +527,20 @@ export class Driver {
       }
     };
     run();
+  }
+}
+
+/** Refs or unrefs a timer in either runtime. */
+function refTimer(timer: ReturnType<typeof setInterval>, ref: boolean): void {
+  const t = timer as unknown as { ref?: () => void; unref?: () => void };
+  if (typeof t.unref === "function") {
+    if (ref) t.ref?.();
+    else t.unref();
+    return;
+  }
+  const deno = (globalThis as { Deno?: { refTimer(id: number): void; unrefTimer(id: number): void } }).Deno;
+  if (deno && typeof timer === "number") {
+    if (ref) deno.refTimer(timer);
+    else deno.unrefTimer(timer);
   }
 }

@@ -5,15 +5,25 @@
  *
  * @module
  */
-import { checkHostname, checkOptions, checkPort, checkSignal, resolveHost, type UtpAddr } from "./addr.ts";
+import {
+  checkHostname,
+  checkOptions,
+  checkPort,
+  checkSignal,
+  type IpAddress,
+  resolveHost,
+  toSocketFamily,
+  type UtpAddr,
+} from "./addr.ts";
+import { checkTuning, type UtpTuningOptions } from "./options.ts";
 import { Connection, type UtpConnection } from "./connection.ts";
 import { DEFAULT_SOCKET_BUFFER_BYTES, Driver, type UdpIo } from "./driver.ts";
 import { UtpError } from "./errors.ts";
-import { Listener, type UtpListener } from "./listener.ts";
+import { Listener, type UtpAdmissionOptions, type UtpListener } from "./listener.ts";
 import { getRuntime } from "./runtime.ts";
 
 /** Options of {@linkcode UtpEndpoint.bind}. */
-export interface UtpEndpointOptions {
+export interface UtpEndpointOptions extends UtpTuningOptions {
   /** Local address to bind; default `"0.0.0.0"`. Use `"::"` or `"::1"` for IPv6. */
   hostname?: string;
   /** Local UDP port; default `0` (any free port). */
@@ -49,10 +59,41 @@ export interface UtpDialOptions {
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Options of {@linkcode UtpEndpoint.listen}. */
-export interface UtpEndpointListenOptions {
+export interface UtpEndpointListenOptions extends UtpAdmissionOptions {
   /** Closes the listener when aborted. */
   signal?: AbortSignal;
 }
+
+/**
+ * A UDP datagram that is not µTP, received on an endpoint's port (DHT, STUN,
+ * tracker or hole-punching traffic).
+ *
+ * @example Answer pings beside µTP traffic
+ * ```ts ignore
+ * import { UtpEndpoint } from "@utp/stream";
+ * await using endpoint = await UtpEndpoint.bind({ port: 6881 });
+ * for await (const { data, remoteAddr } of endpoint.datagrams) {
+ *   await endpoint.send(data, remoteAddr);
+ * }
+ * ```
+ */
+export interface UtpDatagram {
+  /** The datagram's bytes. */
+  data: Uint8Array;
+  /** Who sent it. */
+  remoteAddr: UtpAddr;
+}
+
+/** Where to send a datagram: a hostname (or IP) and a port. */
+export interface UtpDatagramTarget {
+  /** IP address or name of the receiver. */
+  hostname: string;
+  /** UDP port of the receiver. */
+  port: number;
+}
+
+/** Datagrams held for a slow `datagrams` reader before new ones are dropped. */
+const DATAGRAM_QUEUE = 256;
 
 let constructing: Driver | undefined;
 
@@ -71,6 +112,8 @@ let constructing: Driver | undefined;
 export class UtpEndpoint implements AsyncDisposable {
   #driver: Driver;
   #listener: Listener | undefined;
+  #datagrams: ReadableStream<UtpDatagram> | undefined;
+  #droppedDatagrams = 0;
 
   private constructor() {
     if (!constructing) throw new TypeError("Cannot construct UtpEndpoint: use UtpEndpoint.bind()");
@@ -104,11 +147,13 @@ export class UtpEndpoint implements AsyncDisposable {
     if (!Number.isInteger(bufferBytes) || bufferBytes < 4096 || bufferBytes > 1 << 30) {
       throw new RangeError(`Cannot ${what}: socketBufferBytes must be an integer from 4096 to 2^30`);
     }
+    const tuning = checkTuning(opts, what);
     const address = await resolveHost(hostname, what);
     const runtime = await getRuntime();
     const driver = await Driver.create(runtime, address.text, port, {
       udpIo,
       socketBufferBytes: bufferBytes,
+      ...tuning,
     });
     constructing = driver;
     try {
@@ -136,6 +181,87 @@ export class UtpEndpoint implements AsyncDisposable {
   /** Whether the endpoint has been closed. */
   get closed(): boolean {
     return this.#driver.closed;
+  }
+
+  /**
+   * Datagrams on this port that are not µTP. µTP traffic is unaffected. Up to
+   * 256 datagrams wait for a slow reader; later ones are dropped (counted in
+   * {@linkcode UtpEndpoint.droppedDatagrams}). Datagrams that arrive before
+   * this getter is first read are dropped.
+   */
+  get datagrams(): ReadableStream<UtpDatagram> {
+    if (!this.#datagrams) {
+      let controller!: ReadableStreamDefaultController<UtpDatagram>;
+      this.#datagrams = new ReadableStream<UtpDatagram>({
+        start: (c) => {
+          controller = c;
+        },
+        cancel: () => {
+          this.#driver.datagramSink = undefined;
+        },
+      }, { highWaterMark: DATAGRAM_QUEUE });
+      if (this.#driver.closed) controller.close();
+      else {
+        this.#driver.datagramSink = (data, remoteAddr) => {
+          if ((controller.desiredSize ?? 0) <= 0) {
+            this.#droppedDatagrams++;
+            return;
+          }
+          controller.enqueue({ data, remoteAddr });
+        };
+        this.#driver.onClosed = () => {
+          try {
+            controller.close();
+          } catch {
+            // already closed
+          }
+        };
+      }
+    }
+    return this.#datagrams;
+  }
+
+  /** Non-µTP datagrams dropped because the `datagrams` reader fell behind. */
+  get droppedDatagrams(): number {
+    return this.#droppedDatagrams;
+  }
+
+  /**
+   * Sends one UDP datagram from this endpoint's port. Do not send µTP-shaped
+   * bytes: the peer's µTP stack would read them as µTP.
+   *
+   * @param data The datagram, at most 65 507 bytes.
+   * @param target Receiver's hostname (or IP) and port.
+   *
+   * @example Send a hole-punching ping
+   * ```ts ignore
+   * import { UtpEndpoint } from "@utp/stream";
+   * await using endpoint = await UtpEndpoint.bind();
+   * await endpoint.send(new TextEncoder().encode("ping"), { hostname: "127.0.0.1", port: 6881 });
+   * ```
+   */
+  async send(data: Uint8Array, target: UtpDatagramTarget): Promise<void> {
+    const what = "send a datagram";
+    if (!(data instanceof Uint8Array)) throw new TypeError(`Cannot ${what}: data must be a Uint8Array`);
+    if (data.byteLength > 65_507) {
+      throw new RangeError(`Cannot ${what}: data must be at most 65507 bytes, received ${data.byteLength}`);
+    }
+    const opts = checkOptions<UtpDatagramTarget>(target, what);
+    const hostname = checkHostname(opts.hostname, what);
+    const port = checkPort(opts.port, what, false);
+    if (this.#driver.closed) throw new UtpError(`Cannot ${what}: the endpoint is closed`, "ECONNABORTED");
+    const to = socketAddress(this.#driver, await resolveHost(hostname, what), what);
+    this.#driver.sendDatagram(data, to, port);
+  }
+
+  /** Keeps the process alive while the endpoint is open (the default). */
+  ref(): void {
+    this.#driver.setRef(true);
+  }
+
+  /** Lets the process exit even though the endpoint is open. */
+  unref(): void {
+    this.#driver.setRef(false);
   }
 
   /**
@@ -174,7 +300,7 @@ export class UtpEndpoint implements AsyncDisposable {
     const signal = checkSignal(opts.signal, what);
     if (this.#driver.closed) throw new UtpError("Cannot listen: the endpoint is closed", "ECONNABORTED");
     if (this.#driver.acceptor) throw new TypeError("Cannot listen: the endpoint already has a listener");
-    const listener = new Listener(this.#driver);
+    const listener = new Listener(this.#driver, checkAdmission(opts, what));
     this.#listener = listener;
     if (signal) {
       if (signal.aborted) listener.close();
@@ -220,12 +346,7 @@ export async function dial(driver: Driver, options: UtpDialOptions, owned: boole
   const connectTimeout = checkTimeout(opts.connectTimeout, what);
   signal?.throwIfAborted();
   if (driver.closed) throw new UtpError("Cannot connect: the endpoint is closed", "ECONNABORTED");
-  const remote = await resolveHost(hostname, what, signal);
-  if (remote.family !== driver.family) {
-    throw new TypeError(
-      `Cannot connect to "${remote.text}": the endpoint is IPv${driver.family}, the address is IPv${remote.family}`,
-    );
-  }
+  const remote = socketAddress(driver, await resolveHost(hostname, what, signal), what);
   const conn = new Connection(driver, { transport: "utp", hostname: remote.text, port }, "connecting");
   if (owned) conn.onGone = () => driver.close();
   const id = driver.connect(remote, port, conn);
@@ -233,6 +354,38 @@ export async function dial(driver: Driver, options: UtpDialOptions, owned: boole
   conn.id = id;
   await conn.established(signal, connectTimeout);
   return conn;
+}
+
+/** Validates the admission options of a listener. */
+export function checkAdmission(options: Partial<UtpAdmissionOptions>, what: string): UtpAdmissionOptions {
+  const out: UtpAdmissionOptions = {};
+  if (options.firewall !== undefined) {
+    if (typeof options.firewall !== "function") {
+      throw new TypeError(`Cannot ${what}: firewall must be a function`);
+    }
+    out.firewall = options.firewall;
+  }
+  if (options.maxConnections !== undefined) {
+    const n = options.maxConnections;
+    if (typeof n !== "number" || !Number.isInteger(n)) {
+      throw new TypeError(`Cannot ${what}: maxConnections must be an integer`);
+    }
+    if (n < 1) throw new RangeError(`Cannot ${what}: maxConnections must be at least 1, received ${n}`);
+    out.maxConnections = n;
+  }
+  return out;
+}
+
+/** Converts a resolved address to the endpoint socket's family, or throws. */
+function socketAddress(driver: Driver, remote: IpAddress, what: string): IpAddress {
+  const converted = toSocketFamily(remote, driver.family, driver.dualStack);
+  if (!converted) {
+    throw new TypeError(
+      `Cannot ${what} to "${remote.text}": the endpoint is bound to IPv${driver.family} (${driver.addr.hostname})` +
+        (driver.family === 6 ? ', bind to "::" to reach IPv4 too' : ""),
+    );
+  }
+  return converted;
 }
 
 function checkTimeout(value: unknown, what: string): number {

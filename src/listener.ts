@@ -9,6 +9,24 @@ import { checkOptions, checkSignal } from "./addr.ts";
 import { Connection, type UtpConnection } from "./connection.ts";
 import type { AcceptSink, Driver } from "./driver.ts";
 import { abortedError } from "./errors.ts";
+import type { IpAddress } from "./addr.ts";
+
+/**
+ * Decides whether a connection attempt from `remote` may proceed. Runs before
+ * anything is acknowledged; returning `false` (or throwing) ignores the SYN.
+ */
+export type UtpFirewall = (remote: UtpAddr) => boolean | Promise<boolean>;
+
+/** Admission control of a listener. */
+export interface UtpAdmissionOptions {
+  /**
+   * Decides per incoming connection, by remote address, before anything is
+   * acknowledged. Asynchronous decisions are fine: the peer retransmits its SYN.
+   */
+  firewall?: UtpFirewall;
+  /** Most connections accepted by this listener alive at once; further attempts are ignored. */
+  maxConnections?: number;
+}
 
 /** Options of {@linkcode UtpListener.accept}. */
 export interface UtpAcceptOptions {
@@ -40,6 +58,10 @@ export interface UtpListener extends AsyncIterable<UtpConnection>, AsyncDisposab
   close(): void;
   /** Yields connections until the listener closes. */
   [Symbol.asyncIterator](): AsyncIterableIterator<UtpConnection>;
+  /** Keeps the process alive while the listener is open (the default). */
+  ref(): void;
+  /** Lets the process exit even though the listener is open. */
+  unref(): void;
 }
 
 /** Connections accepted but not yet taken with `accept()`. */
@@ -55,19 +77,57 @@ export class Listener implements UtpListener, AcceptSink {
   #waiters: Waiter[] = [];
   #closed = false;
   #onClose: (() => void) | undefined;
+  #firewall: UtpFirewall | undefined;
+  #maxConnections: number;
+  #live = 0;
+  #deciding = new Set<string>();
+  readonly screensIncoming: boolean;
 
-  constructor(driver: Driver, onClose?: () => void) {
+  constructor(driver: Driver, admission: UtpAdmissionOptions = {}, onClose?: () => void) {
     this.#driver = driver;
     this.addr = driver.addr;
     this.#onClose = onClose;
+    this.#firewall = admission.firewall;
+    this.#maxConnections = admission.maxConnections ?? Infinity;
+    this.screensIncoming = this.#firewall !== undefined || this.#maxConnections !== Infinity;
     driver.setAcceptor(this);
+  }
+
+  onIncoming(remote: UtpAddr, address: IpAddress, syn: Uint8Array): void {
+    if (this.#closed || this.#live >= this.#maxConnections) return;
+    const key = `${remote.hostname}|${remote.port}`;
+    if (this.#deciding.has(key)) return; // a retransmitted SYN while we decide
+    const firewall = this.#firewall;
+    if (!firewall) {
+      this.#driver.admit(address, remote.port, syn);
+      return;
+    }
+    this.#deciding.add(key);
+    let verdict: boolean | Promise<boolean>;
+    try {
+      verdict = firewall({ ...remote });
+    } catch {
+      this.#deciding.delete(key);
+      return;
+    }
+    const decide = (ok: unknown) => {
+      this.#deciding.delete(key);
+      if (ok === true && !this.#closed && this.#live < this.#maxConnections) {
+        this.#driver.admit(address, remote.port, syn);
+      }
+    };
+    if (typeof verdict === "boolean") decide(verdict);
+    else Promise.resolve(verdict).then(decide, () => this.#deciding.delete(key));
   }
 
   onAccept(id: number, remote: UtpAddr): boolean {
     if (this.#closed) return false;
     if (this.#waiters.length === 0 && this.#queue.length >= MAX_QUEUED) return false;
+    if (this.#live >= this.#maxConnections) return false;
     const conn = new Connection(this.#driver, remote, "open");
     conn.id = id;
+    this.#live++;
+    conn.closed.finally(() => this.#live--).catch(() => {});
     this.#driver.adopt(id, conn);
     const waiter = this.#waiters.shift();
     if (waiter) waiter.resolve(conn);
@@ -133,6 +193,14 @@ export class Listener implements UtpListener, AcceptSink {
       }
       yield conn;
     }
+  }
+
+  ref(): void {
+    this.#driver.setRef(true);
+  }
+
+  unref(): void {
+    this.#driver.setRef(false);
   }
 
   [Symbol.asyncDispose](): Promise<void> {

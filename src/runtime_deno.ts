@@ -9,6 +9,6 @@ import { bindDenoDatagramSocket } from "./udp/deno.ts";
 import type { Runtime } from "./runtime.ts";
 
 /** Loads the native library through Deno's FFI. */
-export function openDenoRuntime(): Runtime {
-  return { name: "deno", native: openDenoLibrary(), bind: bindDenoDatagramSocket };
+export async function openDenoRuntime(): Promise<Runtime> {
+  return { name: "deno", native: await openDenoLibrary(), bind: bindDenoDatagramSocket };
 }

@@ -111,7 +111,9 @@ export async function openBunLibrary(): Promise<NativeApi> {
     consumed: (ctx, id, bytes) => s.utps_consumed(ctx, id, bytes),
     shutdownWrite: (ctx, id) => s.utps_shutdown_write(ctx, id),
     close: (ctx, id) => s.utps_close(ctx, id),
+    abort: (ctx, id) => s.utps_abort(ctx, id),
     stats: (ctx, id, out) => s.utps_stats(ctx, id, out, out.byteLength),
+    allowOnce: (ctx, family, addr, port) => s.utps_allow_once(ctx, family, addr, port),
     takeEvents: (ctx, out) => s.utps_take_events(ctx, out, out.byteLength),
     takeDatagrams: (ctx, out) => s.utps_take_datagrams(ctx, out, out.byteLength),
     sendDatagram: (ctx, buf, len, family, addr, port) =>

@@ -7,21 +7,16 @@
  */
 import { symbols } from "./symbols.ts";
 import type { ContextHandle, NativeApi } from "./native.ts";
-import { resolveLibraryPath } from "./library_path.ts";
+import { loadLibraryPath } from "./loader.ts";
 
 type Ptr = Deno.PointerValue;
 
-function getEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no --allow-env: fall through to the next source
-  }
-}
-
-/** Opens the native library with Deno's FFI. */
-export function openDenoLibrary(): NativeApi {
-  const path = resolveLibraryPath(Deno.build.os, getEnv);
+/**
+ * Opens the native library with Deno's FFI. Asynchronous because a module
+ * loaded from JSR fetches (once), verifies and caches its binary first.
+ */
+export async function openDenoLibrary(): Promise<NativeApi> {
+  const path = await loadLibraryPath();
   let lib: Deno.DynamicLibrary<typeof symbols>;
   try {
     lib = Deno.dlopen(path, symbols);
@@ -62,6 +57,9 @@ export function openDenoLibrary(): NativeApi {
     consumed: (ctx, id, bytes) => s.utps_consumed(c(ctx), id, bytes),
     shutdownWrite: (ctx, id) => s.utps_shutdown_write(c(ctx), id),
     close: (ctx, id) => s.utps_close(c(ctx), id),
+    abort: (ctx, id) => s.utps_abort(c(ctx), id),
+    allowOnce: (ctx, family, addr, port) =>
+      s.utps_allow_once(c(ctx), family, addr as Uint8Array<ArrayBuffer>, port),
     stats: (ctx, id, out) => s.utps_stats(c(ctx), id, out as Uint8Array<ArrayBuffer>, out.byteLength),
     takeEvents: (ctx, out) => s.utps_take_events(c(ctx), out as Uint8Array<ArrayBuffer>, out.byteLength),
     takeDatagrams: (ctx, out) =>

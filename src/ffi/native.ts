@@ -38,7 +38,9 @@ export interface NativeApi {
   consumed(ctx: ContextHandle, id: number, bytes: number): number;
   shutdownWrite(ctx: ContextHandle, id: number): number;
   close(ctx: ContextHandle, id: number): number;
+  abort(ctx: ContextHandle, id: number): number;
   stats(ctx: ContextHandle, id: number, out: Uint8Array): number;
+  allowOnce(ctx: ContextHandle, family: number, addr: Uint8Array, port: number): number;
   takeEvents(ctx: ContextHandle, out: Uint8Array): number;
   takeDatagrams(ctx: ContextHandle, out: Uint8Array): number;
   sendDatagram(
@@ -65,7 +67,11 @@ export const Event = {
   ERROR: 6,
   ACCEPT: 7,
   DATAGRAM: 8,
+  INCOMING: 9,
 } as const;
+
+/** Size of the statistics record written by `utps_stats`. */
+export const STATS_SIZE = 56;
 
 /** Size of an event record header. */
 export const EVENT_HEADER_SIZE = 12;
@@ -79,4 +85,6 @@ export const Option = {
   TARGET_DELAY: 3,
   ACCEPT: 4,
   BACKLOG: 5,
+  FIREWALL: 6,
+  MTU: 7,
 } as const;

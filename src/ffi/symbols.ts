@@ -30,7 +30,9 @@ export const symbols = {
   utps_consumed: { parameters: ["pointer", "u32", "i32"], result: "i32" }, // (ctx, id, bytes)
   utps_shutdown_write: { parameters: ["pointer", "u32"], result: "i32" }, // (ctx, id)
   utps_close: { parameters: ["pointer", "u32"], result: "i32" }, // (ctx, id)
+  utps_abort: { parameters: ["pointer", "u32"], result: "i32" }, // (ctx, id): reset, no FIN
   utps_stats: { parameters: ["pointer", "u32", "buffer", "i32"], result: "i32" }, // (ctx, id, out, cap)
+  utps_allow_once: { parameters: ["pointer", "i32", "buffer", "i32"], result: "i32" }, // (ctx, family, addr, port)
   utps_take_events: { parameters: ["pointer", "buffer", "i32"], result: "i32" }, // (ctx, out, cap) -> bytes
   utps_take_datagrams: { parameters: ["pointer", "buffer", "i32"], result: "i32" }, // (ctx, out, cap) -> bytes
   utps_send_datagram: {

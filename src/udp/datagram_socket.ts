@@ -31,6 +31,13 @@ export interface DatagramSocket {
   send(data: Uint8Array, hostname: string, port: number): Promise<void>;
   /** Lets the process exit while the socket is open (`false`), or not. */
   setRef(ref: boolean): void;
+  /**
+   * Optional: stop receiving and give up the runtime's handle while the
+   * native layer keeps the socket (it holds its own descriptor). Used to let
+   * the process exit when the runtime cannot unref its socket. Returns false
+   * if not supported.
+   */
+  detach?(): boolean;
   /** Closes the socket; no handler call happens afterwards. */
   close(): void;
 }

@@ -59,6 +59,13 @@ class DenoDatagramSocket implements DatagramSocket {
     }
   }
 
+  detach(): boolean {
+    // Deno.DatagramConn cannot be unreferenced: close our handle; the native
+    // layer holds its own descriptor and the driver polls it instead.
+    this.close();
+    return true;
+  }
+
   setRef(_ref: boolean): void {
     // Deno.DatagramConn has no ref/unref; the endpoint keeps its own timers
     // unreferenced and closes the socket when it is done.

@@ -1,0 +1,79 @@
+// Copyright 2026 the utpstream authors. MIT license.
+/**
+ * Protocol tuning options of an endpoint, validated.
+ *
+ * @module
+ */
+
+/**
+ * Protocol settings of an endpoint and its connections. Every field is
+ * optional; libutp's defaults apply where one is missing.
+ *
+ * | option | default | range |
+ * | --- | --- | --- |
+ * | `sendBufferBytes` | 1 MiB | 4 KiB – 64 MiB |
+ * | `receiveWindowBytes` | 1 MiB | 4 KiB – 64 MiB |
+ * | `targetDelayMs` | 100 | 1 – 10 000 |
+ * | `maxPacketSize` | 1402 (IPv4), 1232 (IPv6) | 576 – 65 507 |
+ * | `idleTimeout` | 0 (never) | 0 – 2 147 483 647 |
+ * | `backlog` | 128 | 1 – 65 535 |
+ *
+ * @example A small receive window and an idle timeout
+ * ```ts ignore
+ * import { UtpEndpoint } from "@utp/stream";
+ * await using endpoint = await UtpEndpoint.bind({ receiveWindowBytes: 256 * 1024, idleTimeout: 30_000 });
+ * ```
+ */
+export interface UtpTuningOptions {
+  /** libutp's send buffer per connection (`UTP_SNDBUF`), bytes. */
+  sendBufferBytes?: number;
+  /**
+   * libutp's receive window per connection (`UTP_RCVBUF`), bytes: the most
+   * data the peer may send that the application has not read yet.
+   */
+  receiveWindowBytes?: number;
+  /** LEDBAT's target queuing delay (`UTP_TARGET_DELAY`), milliseconds. */
+  targetDelayMs?: number;
+  /**
+   * Cap on the UDP payload size of µTP packets. Lower it for links with a
+   * small MTU (tunnels); values above 1402 only help on paths that carry
+   * bigger datagrams, such as loopback.
+   */
+  maxPacketSize?: number;
+  /**
+   * A connection that has seen no packet from its peer for this many
+   * milliseconds fails with a `UtpError` `ETIMEDOUT`; 0 disables the check.
+   * Without it, a vanished peer is noticed only while data is outstanding
+   * (libutp gives up after its retransmissions time out).
+   */
+  idleTimeout?: number;
+  /** Incoming connections handshaking at once before new SYNs are ignored. */
+  backlog?: number;
+}
+
+const RANGES: Record<keyof UtpTuningOptions, [number, number]> = {
+  sendBufferBytes: [4096, 64 << 20],
+  receiveWindowBytes: [4096, 64 << 20],
+  targetDelayMs: [1, 10_000],
+  maxPacketSize: [576, 65_507],
+  idleTimeout: [0, 2 ** 31 - 1],
+  backlog: [1, 65_535],
+};
+
+/** Validates the tuning fields of an options object. */
+export function checkTuning(options: Partial<UtpTuningOptions>, what: string): UtpTuningOptions {
+  const out: UtpTuningOptions = {};
+  for (const key of Object.keys(RANGES) as (keyof UtpTuningOptions)[]) {
+    const value = options[key];
+    if (value === undefined) continue;
+    if (typeof value !== "number" || !Number.isInteger(value)) {
+      throw new TypeError(`Cannot ${what}: ${key} must be an integer, received ${String(value)}`);
+    }
+    const [min, max] = RANGES[key];
+    if (value < min || value > max) {
+      throw new RangeError(`Cannot ${what}: ${key} must be between ${min} and ${max}, received ${value}`);
+    }
+    out[key] = value;
+  }
+  return out;
+}
