@@ -35,4 +35,18 @@ case "$(uname -s)" in
   *) LIB="$BUILD_DIR/libutpstream.so" ;;
 esac
 [ -f "$LIB" ] || { echo "build: expected $LIB was not produced" >&2; exit 1; }
+# The loader prefers lib/<target>/ (prebuilt by scripts/build_targets.sh) over
+# build/. A host build newer than that copy makes it stale: refresh it.
+case "$(uname -s)-$(uname -m)" in
+  Linux-x86_64) HOST_TARGET=linux-x64 ;;
+  Linux-aarch64) HOST_TARGET=linux-arm64 ;;
+  Darwin-arm64) HOST_TARGET=darwin-arm64 ;;
+  Darwin-x86_64) HOST_TARGET=darwin-x64 ;;
+  *) HOST_TARGET="" ;;
+esac
+if [ -n "$HOST_TARGET" ] && [ -f "$ROOT/lib/$HOST_TARGET/$(basename "$LIB")" ] \
+   && [ "$LIB" -nt "$ROOT/lib/$HOST_TARGET/$(basename "$LIB")" ]; then
+  echo "build: removing stale lib/$HOST_TARGET/ (older than this build; deno task build:targets recreates it)" >&2
+  rm -rf "$ROOT/lib/$HOST_TARGET"
+fi
 echo "$LIB"

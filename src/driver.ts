@@ -100,6 +100,7 @@ export class Driver {
   #batchInputs = 0;
   #datagramSink: DatagramSink | undefined;
   #lastEvent = new Map<number, number>();
+  #packetsSeen = new Map<number, number>();
   #stats = new Uint8Array(STATS_SIZE);
   #statsView = new DataView(this.#stats.buffer);
   #ref = true;
@@ -356,6 +357,14 @@ export class Driver {
     const now = Date.now();
     for (const [id, c] of this.#connections) {
       if (c.idleTimeout <= 0) continue;
+      // Any packet from the peer counts, ACKs included: libutp counts them.
+      if (this.native.stats(this.ctx, id, this.#stats) >= 0) {
+        const received = this.#statsView.getUint32(16, true);
+        if (received !== this.#packetsSeen.get(id)) {
+          this.#packetsSeen.set(id, received);
+          this.#lastEvent.set(id, now);
+        }
+      }
       const last = this.#lastEvent.get(id) ?? now;
       if (now - last >= c.idleTimeout) {
         this.#lastEvent.set(id, now);
@@ -437,6 +446,7 @@ export class Driver {
               const c = this.#connections.get(id);
               this.#connections.delete(id);
               this.#lastEvent.delete(id);
+              this.#packetsSeen.delete(id);
               c?.onDestroyed();
               this.#wakeWriters();
               if (this.#connections.size === 0) {
