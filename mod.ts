@@ -27,6 +27,7 @@ export {
   UtpEndpoint,
   type UtpEndpointListenOptions,
   type UtpEndpointOptions,
+  type UtpPunchOptions,
 } from "./src/endpoint.ts";
 export type { UtpConnection, UtpConnectionStats } from "./src/connection.ts";
 export type { UtpAcceptOptions, UtpAdmissionOptions, UtpFirewall, UtpListener } from "./src/listener.ts";

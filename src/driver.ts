@@ -101,6 +101,7 @@ export class Driver {
   #datagramSink: DatagramSink | undefined;
   #lastEvent = new Map<number, number>();
   #packetsSeen = new Map<number, number>();
+  #expected = new Map<string, (id: number) => void>();
   #stats = new Uint8Array(STATS_SIZE);
   #statsView = new DataView(this.#stats.buffer);
   #ref = true;
@@ -232,9 +233,32 @@ export class Driver {
 
   setAcceptor(acceptor: AcceptSink | undefined): void {
     this.#acceptor = acceptor;
+    this.#updateAccepting();
+  }
+
+  #updateAccepting(): void {
     if (this.#closed) return;
-    this.native.setOption(this.ctx, Option.ACCEPT, acceptor ? 1 : 0);
-    this.native.setOption(this.ctx, Option.FIREWALL, acceptor?.screensIncoming ? 1 : 0);
+    const acceptor = this.#acceptor;
+    this.native.setOption(this.ctx, Option.ACCEPT, acceptor || this.#expected.size > 0 ? 1 : 0);
+    // Without a listener, only expected peers get in: screen every SYN.
+    const screen = acceptor ? acceptor.screensIncoming : this.#expected.size > 0;
+    this.native.setOption(this.ctx, Option.FIREWALL, screen ? 1 : 0);
+  }
+
+  /**
+   * Routes the next incoming connection from `remote` to `onAccept`, even
+   * without a listener (simultaneous open). Returns a function that cancels.
+   */
+  expect(remote: UtpAddr, onAccept: (id: number) => void): () => void {
+    const key = `${remote.hostname}|${remote.port}`;
+    this.#expected.set(key, onAccept);
+    this.#updateAccepting();
+    return () => {
+      if (this.#expected.get(key) === onAccept) {
+        this.#expected.delete(key);
+        this.#updateAccepting();
+      }
+    };
   }
 
   get acceptor(): AcceptSink | undefined {
@@ -462,6 +486,14 @@ export class Driver {
                 port,
               };
               off += 16;
+              const key = `${remote.hostname}|${remote.port}`;
+              const expected = this.#expected.get(key);
+              if (expected) {
+                this.#expected.delete(key);
+                this.#updateAccepting();
+                expected(id);
+                break;
+              }
               const acceptor = this.#acceptor;
               if (!acceptor || !acceptor.onAccept(id, remote)) {
                 this.native.close(this.ctx, id);
@@ -487,7 +519,8 @@ export class Driver {
               const address: IpAddress = { family: family === 6 ? 6 : 4, bytes, text: remote.hostname };
               const syn = buf.slice(off + 16, off + 16 + len);
               off += 16 + len;
-              this.#acceptor?.onIncoming?.(remote, address, syn);
+              if (this.#expected.has(`${remote.hostname}|${remote.port}`)) this.admit(address, port, syn);
+              else this.#acceptor?.onIncoming?.(remote, address, syn);
               break;
             }
             default:

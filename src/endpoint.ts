@@ -92,6 +92,28 @@ export interface UtpDatagramTarget {
   port: number;
 }
 
+/** Options of {@linkcode UtpEndpoint.punch}. */
+export interface UtpPunchOptions {
+  /** The peer's address as the peer's NAT shows it (from a rendezvous service). */
+  hostname: string;
+  /** The peer's port as the peer's NAT shows it. */
+  port: number;
+  /**
+   * Which side sends the µTP SYN. Both sides must agree: `"dial"` on one,
+   * `"accept"` on the other. Default: the side whose (port, address) sorts
+   * lower dials, which agrees when both sides see the same pair of addresses
+   * (true on a LAN and on loopback; behind NATs, pass it explicitly).
+   */
+  role?: "dial" | "accept";
+  /** Aborts the attempt; the promise rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  /** Milliseconds before giving up with `ETIMEDOUT`; default 10 000. */
+  timeout?: number;
+}
+
+/** Bytes of the hole-punching datagram; not µTP (version nibble 0), so the peer's µTP stack ignores it. */
+const PUNCH = new TextEncoder().encode("\x00utpstream-punch");
+
 /** Datagrams held for a slow `datagrams` reader before new ones are dropped. */
 const DATAGRAM_QUEUE = 256;
 
@@ -252,6 +274,73 @@ export class UtpEndpoint implements AsyncDisposable {
     if (this.#driver.closed) throw new UtpError(`Cannot ${what}: the endpoint is closed`, "ECONNABORTED");
     const to = socketAddress(this.#driver, await resolveHost(hostname, what), what);
     this.#driver.sendDatagram(data, to, port);
+  }
+
+  /**
+   * Opens one connection with a peer that calls `punch()` toward this
+   * endpoint at about the same time (simultaneous open, for NAT hole
+   * punching): both sides send a few raw datagrams so their NATs map the
+   * flow, then one side dials and the other accepts that peer only, with or
+   * without a listener.
+   *
+   * @param options The peer as its NAT shows it, the role, and limits.
+   * @returns The connection; both sides get the same one.
+   *
+   * @example Both peers run this, each with the other's address
+   * ```ts ignore
+   * import { UtpEndpoint } from "@utp/stream";
+   * await using endpoint = await UtpEndpoint.bind({ port: 40000 });
+   * const conn = await endpoint.punch({ hostname: "203.0.113.7", port: 40001, role: "dial" });
+   * ```
+   */
+  async punch(options: UtpPunchOptions): Promise<UtpConnection> {
+    const what = "punch a connection";
+    const opts = checkOptions<UtpPunchOptions>(options, what);
+    const hostname = checkHostname(opts.hostname, what);
+    const port = checkPort(opts.port, what, false);
+    const signal = checkSignal(opts.signal, what);
+    const timeout = checkTimeout(opts.timeout, what);
+    if (opts.role !== undefined && opts.role !== "dial" && opts.role !== "accept") {
+      throw new TypeError(`Cannot ${what}: role must be "dial" or "accept", received "${String(opts.role)}"`);
+    }
+    signal?.throwIfAborted();
+    const driver = this.#driver;
+    if (driver.closed) throw new UtpError(`Cannot ${what}: the endpoint is closed`, "ECONNABORTED");
+    const remote = socketAddress(driver, await resolveHost(hostname, what, signal), what);
+    const remoteAddr: UtpAddr = { transport: "utp", hostname: remote.text, port };
+    const local = [driver.addr.port, driver.addr.hostname] as const;
+    const role = opts.role ??
+      (local[0] < port || (local[0] === port && local[1] < remote.text) ? "dial" : "accept");
+    // Open the NATs' mappings: a few datagrams the peer's µTP stack ignores.
+    for (let i = 0; i < 3; i++) driver.sendDatagram(PUNCH, remote, port);
+    if (role === "dial") {
+      return await dial(driver, { hostname: remote.text, port, signal, connectTimeout: timeout }, false);
+    }
+    return await new Promise<UtpConnection>((resolve, reject) => {
+      const cleanup = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        cancel();
+      };
+      const onAbort = () => {
+        cleanup();
+        reject(signal!.reason);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(
+          new UtpError(`Hole punching timed out: no SYN from the peer within ${timeout} ms`, "ETIMEDOUT"),
+        );
+      }, timeout);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const cancel = driver.expect(remoteAddr, (id) => {
+        cleanup();
+        const conn = new Connection(driver, remoteAddr, "open");
+        conn.id = id;
+        driver.adopt(id, conn);
+        resolve(conn);
+      });
+    });
   }
 
   /** Keeps the process alive while the endpoint is open (the default). */

@@ -231,3 +231,35 @@ test("unref lets the process exit while a listener is open", async () => {
   assert.equal(code, 0);
   assert.match(out, /listening \d+/);
 });
+
+test("hole punching: two endpoints punching toward each other end up with one connection", async () => {
+  await using a = await UtpEndpoint.bind({ hostname: "127.0.0.1" });
+  await using b = await UtpEndpoint.bind({ hostname: "127.0.0.1" });
+  // Neither endpoint listens; both start at the same moment.
+  const [ab, ba] = await within(
+    Promise.all([
+      a.punch({ hostname: "127.0.0.1", port: b.addr.port, timeout: 5000 }),
+      b.punch({ hostname: "127.0.0.1", port: a.addr.port, timeout: 5000 }),
+    ]),
+    10000,
+    "simultaneous open",
+  );
+  assert.equal(ab.remoteAddr.port, b.addr.port);
+  assert.equal(ba.remoteAddr.port, a.addr.port);
+  const wa = ab.writable.getWriter();
+  const wb = ba.writable.getWriter();
+  await Promise.all([wa.write(encode("from a")), wb.write(encode("from b"))]);
+  await Promise.all([wa.close(), wb.close()]);
+  const [atB, atA] = await within(
+    Promise.all([readAll(ba.readable), readAll(ab.readable)]),
+    5000,
+    "exchange",
+  );
+  assert.equal(decode(atB), "from a");
+  assert.equal(decode(atA), "from b");
+  // A third party cannot sneak in: neither endpoint accepts anyone else.
+  await assert.rejects(
+    connect({ hostname: "127.0.0.1", port: a.addr.port, connectTimeout: 800 }),
+    (e: unknown) => e instanceof UtpError && e.code === "ETIMEDOUT",
+  );
+});

@@ -1,0 +1,95 @@
+// Copyright 2026 the utpstream authors. MIT license.
+// Transfers through an impairment relay (tests/_relay.ts): byte-exact through
+// loss, duplication, reordering, jitter and a mix; corrupted payload bytes are
+// NOT detected by µTP (it has no checksum) and the test says so.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { connect, listen } from "../mod.ts";
+import { hashStream, patternHash, within, writePattern } from "./_helpers.ts";
+import { type Impairments, Relay } from "./_relay.ts";
+
+const SIZE = Number(process.env.UTP_RELAY_BYTES ?? 16 << 20);
+
+async function through(imp: Impairments, size = SIZE) {
+  await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+  const relay = await Relay.start(listener.addr.port, imp);
+  try {
+    const received = (async () => {
+      const conn = await listener.accept();
+      const result = await hashStream(conn.readable);
+      conn.close();
+      return result;
+    })();
+    const started = Date.now();
+    await using conn = await connect({ hostname: "127.0.0.1", port: relay.port, connectTimeout: 5000 });
+    await within(writePattern(conn.writable, size), 25000, "write through relay");
+    const got = await within(received, 25000, "read through relay");
+    const ms = Date.now() - started;
+    console.log(
+      `relay ${JSON.stringify(imp)}: ${(size / 2 ** 20).toFixed(0)} MiB in ${ms} ms; ${
+        JSON.stringify(relay.counts)
+      }`,
+    );
+    return { got, counts: relay.counts };
+  } finally {
+    relay.close();
+  }
+}
+
+// Loss recovery is timeout-bound today: on loopback every lost packet costs
+// about one retransmission timeout (~0.5 s), so 4 MiB through 5% loss took
+// ~100 s when measured (196 drops). The loss tests therefore move 256 KiB;
+// the 16 MiB one is skipped until fast retransmit works (see native/PATCHES.md).
+const LOSSY = 256 << 10;
+
+test("byte-exact through 5% loss (256 KiB)", async () => {
+  const { got, counts } = await through({ loss: 0.05, seed: 1 }, LOSSY);
+  assert.equal(got.bytes, LOSSY);
+  assert.equal(got.sha256, patternHash(LOSSY));
+  assert.ok(counts.dropped >= 3, `dropped ${counts.dropped}`);
+});
+
+test("byte-exact through 5% loss (16 MiB)", {
+  skip: "TODO(issue 5): loss recovery waits for the RTO per lost packet; 16 MiB takes minutes",
+}, async () => {
+  const { got, counts } = await through({ loss: 0.05, seed: 1 });
+  assert.equal(got.sha256, patternHash(SIZE));
+  assert.ok(counts.dropped > 100, `dropped ${counts.dropped}`);
+});
+
+test("byte-exact through 2% duplication", async () => {
+  const { got, counts } = await through({ duplicate: 0.02, seed: 2 });
+  assert.equal(got.sha256, patternHash(SIZE));
+  assert.ok(counts.duplicated > 100, `duplicated ${counts.duplicated}`);
+});
+
+test("byte-exact through a reorder window of 10", async () => {
+  const { got, counts } = await through({ reorderWindow: 10, seed: 3 });
+  assert.equal(got.sha256, patternHash(SIZE));
+  assert.ok(counts.reordered > 100, `reordered ${counts.reordered}`);
+});
+
+test("byte-exact through 20 ms ± 10 ms jitter", async () => {
+  const { got, counts } = await through({ delayMs: 20, jitterMs: 10, seed: 4 });
+  assert.equal(got.sha256, patternHash(SIZE));
+  assert.ok(counts.delayed > 100, `delayed ${counts.delayed}`);
+});
+
+test("1% corrupted payload bytes arrive undetected (µTP has no checksum); header corruption does not crash", async () => {
+  const size = 4 << 20;
+  const { got, counts } = await through({ corruptPayload: 0.01, corruptHeader: 0.002, seed: 5 }, size);
+  assert.ok(counts.corruptedPayload > 10, `corrupted ${counts.corruptedPayload}`);
+  // Documented behaviour: the bytes arrive, the content differs.
+  assert.equal(got.bytes, size);
+  assert.notEqual(got.sha256, patternHash(size));
+});
+
+test("byte-exact through a mix: 2% loss, 2% duplication, reorder 10, 20±10 ms jitter (256 KiB)", async () => {
+  const { got, counts } = await through(
+    { loss: 0.02, duplicate: 0.02, reorderWindow: 10, delayMs: 20, jitterMs: 10, seed: 6 },
+    LOSSY,
+  );
+  assert.equal(got.sha256, patternHash(LOSSY));
+  // Jitter reorders too; the window-of-10 shuffle only fires when 10 datagrams are in flight.
+  assert.ok(counts.dropped > 0 && counts.duplicated > 0 && counts.delayed > 0, JSON.stringify(counts));
+});
