@@ -42,20 +42,6 @@ const { values: opts } = parseArgs({
   },
 });
 
-if (opts.help) {
-  console.log(`usage: deno task bench [options]
-  --quick               20 MiB, 2 runs, 1000 round trips (does not rewrite RESULTS.md)
-  --sizes 100,500       payload sizes in MiB (throughput)
-  --runs 5              runs; rows are interleaved within each run
-  --latency-count N     ping-pong round trips per latency sample (default 10000)
-  --flows 64            concurrent connections in the many-flows test
-  --flows-size MiB      total bytes of the many-flows test (default: the first size)
-  --rows LIST           row ids: ${ROW_IDS_HELP()}
-  --only LIST           throughput,latency,flows
-  --cpu-prof DIR        run the Deno peers with --cpu-prof into DIR
-  --write / --no-write  force / skip rewriting bench/RESULTS.md`);
-  Deno.exit(0);
-}
 
 const quick = opts.quick;
 const sizesMiB = (opts.sizes ?? (quick ? "20" : "100,500")).split(",").map(Number).filter((n) => n > 0);
@@ -92,6 +78,21 @@ const ROWS: Row[] = [
   // utp_ref acking every 64 datagrams of a drain, like the library's batches (an experiment, not the reference).
   { id: "c-ack64", label: "C→C (--ack-every 64)", sender: "c-ack64", receiver: "c-ack64", optIn: true },
 ];
+
+if (opts.help) {
+  console.log(`usage: deno task bench [options]
+  --quick               20 MiB, 2 runs, 1000 round trips (does not rewrite RESULTS.md)
+  --sizes 100,500       payload sizes in MiB (throughput)
+  --runs 5              runs; rows are interleaved within each run
+  --latency-count N     ping-pong round trips per latency sample (default 10000)
+  --flows 64            concurrent connections in the many-flows test
+  --flows-size MiB      total bytes of the many-flows test (default: the first size)
+  --rows LIST           row ids: ${ROW_IDS_HELP()}
+  --only LIST           throughput,latency,flows
+  --cpu-prof DIR        run the Deno peers with --cpu-prof into DIR
+  --write / --no-write  force / skip rewriting bench/RESULTS.md`);
+  Deno.exit(0);
+}
 
 function ROW_IDS_HELP(): string {
   return ROWS.map((r) => r.id).join(",");

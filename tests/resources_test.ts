@@ -52,7 +52,9 @@ test("200 open/transfer/close cycles leave no live native sockets behind", async
     await new Promise((r) => setTimeout(r, 50)); // bounded poll: 5 s at most
   }
   const counts = await nativeCounts();
-  console.log(`native sockets ${before.sockets} -> ${counts.sockets}, contexts ${before.contexts} -> ${counts.contexts}`);
+  console.log(
+    `native sockets ${before.sockets} -> ${counts.sockets}, contexts ${before.contexts} -> ${counts.contexts}`,
+  );
   assert.ok(settled(counts), `leaked: before ${JSON.stringify(before)}, after ${JSON.stringify(counts)}`);
 });
 
