@@ -14,6 +14,12 @@ export interface Impairments {
   /** Base delay and ± jitter in ms (uniform). */
   delayMs?: number;
   jitterMs?: number;
+  /**
+   * Let jitter reorder datagrams (each one delayed independently). Default
+   * false: delay varies but datagrams leave in arrival order, as on a real
+   * path whose queue grows and shrinks; reordering is `reorderWindow`'s job.
+   */
+  jitterReorders?: boolean;
   /** Probability a datagram gets one payload byte (past the 20-byte header) flipped. */
   corruptPayload?: number;
   /** Probability a datagram gets one header byte flipped. */
@@ -50,6 +56,8 @@ export class Relay {
   #x: number;
   #held: { data: Uint8Array; port: number }[] = [];
   #timers = new Set<ReturnType<typeof setTimeout>>();
+  /** Per destination port: when the last delayed datagram leaves (FIFO jitter). */
+  #lastDue = new Map<number, number>();
   #closed = false;
 
   private constructor(sock: Socket, serverPort: number, imp: Impairments) {
@@ -140,7 +148,13 @@ export class Relay {
 
   #delay(data: Uint8Array, port: number): void {
     const imp = this.#imp;
-    const ms = (imp.delayMs ?? 0) + (imp.jitterMs ? (this.#random() * 2 - 1) * imp.jitterMs : 0);
+    let ms = (imp.delayMs ?? 0) + (imp.jitterMs ? (this.#random() * 2 - 1) * imp.jitterMs : 0);
+    if (imp.jitterMs && !imp.jitterReorders) {
+      const now = performance.now();
+      const due = Math.max(now + ms, this.#lastDue.get(port) ?? 0);
+      this.#lastDue.set(port, due);
+      ms = due - now;
+    }
     if (ms <= 0) return this.#send(data, port);
     this.counts.delayed++;
     const t = setTimeout(() => {
