@@ -44,6 +44,7 @@ enum {
 	UTPS_EV_ACCEPT = 7,    /* id, family, port, payload = 16 address bytes */
 	UTPS_EV_DATAGRAM = 8,  /* id = 0, family, port, len = data length, payload = 16 address bytes + data */
 	UTPS_EV_INCOMING = 9,  /* firewall mode: id = 0, family, port, len = SYN length, payload = 16 address bytes + SYN */
+	UTPS_EV_LINGER = 10,   /* id: closed, all sent data and the FIN acknowledged; waits for the peer's FIN */
 };
 
 enum {

@@ -83,6 +83,7 @@ export async function connect(options: UtpConnectOptions): Promise<UtpConnection
     ...tuning,
   });
   const driver = UtpEndpoint.driverOf(endpoint);
+  driver.markOwned();
   try {
     return await dial(
       driver,
@@ -120,6 +121,7 @@ export async function listen(options?: UtpListenOptions): Promise<UtpListener> {
   signal?.throwIfAborted();
   const endpoint = await UtpEndpoint.bind({ hostname, port, ...tuning });
   const driver = UtpEndpoint.driverOf(endpoint);
+  driver.markOwned();
   const listener = new Listener(driver, admission, () => {
     if (driver.connectionCount === 0) driver.close();
     else driver.onIdle = () => driver.close();

@@ -346,6 +346,15 @@ export class Connection implements UtpConnection, ConnectionEvents {
     this.#onGone?.();
   }
 
+  onLinger(): void {
+    // Everything we sent is delivered and our FIN acknowledged: for this side
+    // the connection is over. The native socket still waits briefly for the
+    // peer's FIN (in the background) before it goes away.
+    if (this.#state !== "closing") return;
+    this.#finishRead();
+    this.#resolveClosed();
+  }
+
   onEndpointClosed(): void {
     if (this.#state === "destroyed") return;
     const wasClosing = this.#state === "closing";

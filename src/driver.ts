@@ -32,6 +32,8 @@ export interface ConnectionEvents {
   onError(code: number): void;
   onDestroyed(): void;
   onEndpointClosed(): void;
+  /** Closed, everything acknowledged; only waiting for the peer's FIN. */
+  onLinger(): void;
   /** Milliseconds without any event before the connection times out; 0 = never. */
   readonly idleTimeout: number;
   onIdleTimeout(): void;
@@ -57,8 +59,14 @@ export interface DriverOptions extends UtpTuningOptions {
   socketBufferBytes?: number;
 }
 
-const EVENT_BUFFER_SIZE = 1 << 20;
-const DATAGRAM_BUFFER_SIZE = 1 << 18;
+/** Holds any one event record: reads are coalesced up to 64 KiB, datagrams are at most 65 507 bytes. */
+const EVENT_BUFFER_SIZE = 1 << 17;
+const sharedEvents = new Uint8Array(EVENT_BUFFER_SIZE);
+const sharedEventsView = new DataView(sharedEvents.buffer);
+let sharedEventsInUse = false;
+
+/** Holds any one outgoing datagram record (runtime I/O). */
+const DATAGRAM_BUFFER_SIZE = 1 << 17;
 const TICK_MS = 50;
 /** Poll interval of an unreferenced endpoint whose runtime socket was detached. */
 const POLL_MS = 2;
@@ -87,8 +95,6 @@ export class Driver {
 
   #connections = new Map<number, ConnectionEvents>();
   #acceptor: AcceptSink | undefined;
-  #events = new Uint8Array(EVENT_BUFFER_SIZE);
-  #eventsView = new DataView(this.#events.buffer);
   #datagrams: Uint8Array | undefined;
   #sending = false;
   #dispatching = false;
@@ -102,6 +108,8 @@ export class Driver {
   #lastEvent = new Map<number, number>();
   #packetsSeen = new Map<number, number>();
   #expected = new Map<string, (id: number) => void>();
+  #lingering = new Set<number>();
+  #owned = false;
   #stats = new Uint8Array(STATS_SIZE);
   #statsView = new DataView(this.#stats.buffer);
   #ref = true;
@@ -166,6 +174,21 @@ export class Driver {
     set(Option.TARGET_DELAY, options.targetDelayMs === undefined ? undefined : options.targetDelayMs * 1000);
     set(Option.MTU, options.maxPacketSize);
     set(Option.BACKLOG, options.backlog);
+  }
+
+  /**
+   * Marks an endpoint that the library made for the user (by `connect()` or
+   * `listen()`): once only lingering connections remain on it, it stops
+   * keeping the process alive.
+   */
+  markOwned(): void {
+    this.#owned = true;
+  }
+
+  #checkOnlyLingering(): void {
+    if (!this.#owned || this.#acceptor || this.#connections.size === 0) return;
+    for (const id of this.#connections.keys()) if (!this.#lingering.has(id)) return;
+    this.setRef(false);
   }
 
   /** Called once when the driver closes. */
@@ -428,9 +451,13 @@ export class Driver {
     // reports consumed bytes); the outer loop picks up what they produce.
     if (this.#dispatching) return;
     this.#dispatching = true;
+    // One event buffer for all endpoints (dispatching is synchronous); a
+    // dispatch nested inside another endpoint's gets a buffer of its own.
+    const shared = !sharedEventsInUse;
+    const buf = shared ? sharedEvents : new Uint8Array(EVENT_BUFFER_SIZE);
+    const view = shared ? sharedEventsView : new DataView(buf.buffer);
+    if (shared) sharedEventsInUse = true;
     try {
-      const buf = this.#events;
-      const view = this.#eventsView;
       for (;;) {
         if (this.#closed) return;
         const n = this.native.takeEvents(this.ctx, buf);
@@ -462,6 +489,11 @@ export class Driver {
             case Event.EOF:
               this.#connections.get(id)?.onEof();
               break;
+            case Event.LINGER:
+              this.#lingering.add(id);
+              this.#connections.get(id)?.onLinger();
+              this.#checkOnlyLingering();
+              break;
             case Event.ERROR:
               this.#connections.get(id)?.onError(len);
               this.#wakeWriters();
@@ -469,6 +501,7 @@ export class Driver {
             case Event.DESTROYED: {
               const c = this.#connections.get(id);
               this.#connections.delete(id);
+              this.#lingering.delete(id);
               this.#lastEvent.delete(id);
               this.#packetsSeen.delete(id);
               c?.onDestroyed();
@@ -531,6 +564,7 @@ export class Driver {
         }
       }
     } finally {
+      if (shared) sharedEventsInUse = false;
       this.#dispatching = false;
     }
   }

@@ -103,6 +103,11 @@ export class Listener implements UtpListener, AcceptSink {
       return;
     }
     this.#deciding.add(key);
+    // Never run application code inside the driver's event dispatch.
+    queueMicrotask(() => this.#decide(firewall, key, remote, address, syn));
+  }
+
+  #decide(firewall: UtpFirewall, key: string, remote: UtpAddr, address: IpAddress, syn: Uint8Array): void {
     let verdict: boolean | Promise<boolean>;
     try {
       verdict = firewall({ ...remote });

@@ -68,6 +68,7 @@ export const Event = {
   ACCEPT: 7,
   DATAGRAM: 8,
   INCOMING: 9,
+  LINGER: 10,
 } as const;
 
 /** Size of the statistics record written by `utps_stats`. */
