@@ -42,7 +42,6 @@ const { values: opts } = parseArgs({
   },
 });
 
-
 const quick = opts.quick;
 const sizesMiB = (opts.sizes ?? (quick ? "20" : "100,500")).split(",").map(Number).filter((n) => n > 0);
 const runs = Number(opts.runs ?? (quick ? 2 : 5));
