@@ -5,6 +5,7 @@ import { createSocket } from "node:dgram";
 import { connect, listen, UtpEndpoint, UtpError } from "../mod.ts";
 import { encode, within } from "./_helpers.ts";
 import { nativeCounts } from "../src/diagnostics.ts";
+import { buildPacket, RawPeer, ST_RESET, ST_SYN } from "./_crafted.ts";
 
 /** A UDP port that is bound but never answers. */
 async function silentPort(): Promise<{ port: number; close: () => void }> {
@@ -142,4 +143,25 @@ test("writing a non-Uint8Array chunk errors the writable with TypeError", async 
   // @ts-expect-error: wrong type on purpose
   await assert.rejects(writer.write("text"), TypeError);
   await assert.rejects(writer.write(encode("after")), TypeError);
+});
+
+test("a reset answering our SYN rejects connect with ECONNREFUSED", async () => {
+  const peer = await RawPeer.open();
+  try {
+    await using client = await UtpEndpoint.bind({ hostname: "127.0.0.1" });
+    const attempt = client.connect({ hostname: "127.0.0.1", port: peer.port, connectTimeout: 5000 })
+      .then(() => undefined, (e: unknown) => e);
+    const syn = await peer.next((p) => p.type === ST_SYN, 3000);
+    assert.ok(syn, "no SYN arrived");
+    // The refusing side resets with the SYN's connection id (the dialer's receive id).
+    await peer.send(
+      buildPacket({ type: ST_RESET, connId: syn.connId, seq: 1, ack: syn.seq }),
+      client.addr.port,
+    );
+    const error = await within(attempt, 3000, "refused connect");
+    assert.ok(error instanceof UtpError, `expected UtpError, got ${error}`);
+    assert.equal(error.code, "ECONNREFUSED");
+  } finally {
+    peer.close();
+  }
 });
