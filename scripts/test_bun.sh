@@ -10,4 +10,4 @@ if [ "${UTP_SKIP_BUN:-0}" = "1" ] || [ ! -x "$bun_bin" ]; then
   exit 0
 fi
 echo "== bun test ($("$bun_bin" --version))"
-exec "$bun_bin" test --timeout 120000
+exec "$bun_bin" test --timeout 300000
