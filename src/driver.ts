@@ -72,8 +72,16 @@ const TICK_MS = 50;
 const POLL_MS = 2;
 const MAX_DRAIN = 1024;
 const SEND_BATCH = 32;
-/** Datagrams fed to libutp before batch work is done anyway (batching sockets). */
-const MAX_BATCH_INPUTS = 64;
+/**
+ * Datagrams fed to libutp before batch work is done anyway (batching sockets,
+ * i.e. Bun, whose batch lasts until its socket is empty). Each early batch end
+ * sends an ACK per connection that got data and wakes every waiting writer, so
+ * a small bound multiplies ACKs and small writes when many connections share
+ * the endpoint (64 flows: ~2× the ACKs, ~6× the writes, the receiver falls
+ * behind and its socket overflows at 64). 256 full packets stay well under the
+ * default 1 MiB receive window.
+ */
+const MAX_BATCH_INPUTS = 256;
 /** Kernel socket buffer the driver asks for (capped by the OS maximum). */
 export const DEFAULT_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 

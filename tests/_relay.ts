@@ -20,7 +20,7 @@ export interface Impairments {
    * path whose queue grows and shrinks; reordering is `reorderWindow`'s job.
    */
   jitterReorders?: boolean;
-  /** Probability a datagram gets one payload byte (past the 20-byte header) flipped. */
+  /** Probability a DATA packet gets one payload byte (past the 20-byte header) flipped. */
   corruptPayload?: number;
   /** Probability a datagram gets one header byte flipped. */
   corruptHeader?: number;
@@ -103,7 +103,11 @@ export class Relay {
       this.counts.dropped++;
       return;
     }
-    if (imp.corruptPayload && data.length > 20 && this.#random() < imp.corruptPayload) {
+    // Payload: bytes a DATA packet carries for the application (type ST_DATA,
+    // no extension chain). The bytes after the header of other packets are
+    // protocol (e.g. selective ACKs): corrupting those is header corruption.
+    const isDataPayload = data.length > 20 && data[0] >> 4 === 0 && data[1] === 0;
+    if (imp.corruptPayload && isDataPayload && this.#random() < imp.corruptPayload) {
       data[20 + Math.floor(this.#random() * (data.length - 20))] ^= 1 + Math.floor(this.#random() * 255);
       this.counts.corruptedPayload++;
     }
