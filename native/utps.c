@@ -303,12 +303,9 @@ static void event_read(utps_ctx *ctx, uint32_t id, const uint8_t *data, size_t l
 		uint32_t have = get_u32(h + 8);
 		if (get_u32(h + 4) == id && have + len <= 64 * 1024 &&
 		    off + UTPS_HEADER_SIZE + have == ctx->events.len) {
+			/* bq_reserve may realloc or compact the queue; the record is the
+			 * last one either way, so find it again from the end. */
 			if (bq_reserve(&ctx->events, len) != 0) return;
-			/* bq_reserve never moves data when head == 0 except by realloc,
-			 * and it only compacts when head > 0; recompute the offset. */
-			if (ctx->last_read_record - 1 < ctx->events.head) {
-				/* compacted: record moved to the front region */
-			}
 			h = ctx->events.data + (ctx->events.len - UTPS_HEADER_SIZE - have);
 			memcpy(ctx->events.data + ctx->events.len, data, len);
 			ctx->events.len += len;

@@ -308,10 +308,6 @@ export class Connection implements UtpConnection, ConnectionEvents {
     this.#connectWaiter = undefined;
   }
 
-  onWritable(): void {
-    // Writers wait on the driver; nothing else to do.
-  }
-
   onEof(): void {
     this.#eof = true;
     this.#finishRead();
@@ -446,7 +442,7 @@ export class Connection implements UtpConnection, ConnectionEvents {
       const n = this.#driver.write(this.#id, offset === 0 ? chunk : chunk.subarray(offset));
       if (n < 0) throw this.#error ?? abortedError();
       offset += n;
-      if (offset < length) await this.#driver.waitWritable();
+      if (offset < length) await this.#driver.waitWritable(this.#id);
     }
   }
 

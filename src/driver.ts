@@ -27,7 +27,6 @@ export type UdpIo = "native" | "runtime";
 export interface ConnectionEvents {
   onData(chunk: Uint8Array): void;
   onConnect(): void;
-  onWritable(): void;
   onEof(): void;
   onError(code: number): void;
   onDestroyed(): void;
@@ -109,7 +108,8 @@ export class Driver {
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #addressCache = new Map<string, IpAddress>();
-  #writableWaiters = new Set<() => void>();
+  /** Per connection, the writer waiting for send-window room (streams write one chunk at a time). */
+  #writableWaiters = new Map<number, () => void>();
   #onIdle: (() => void) | undefined;
   #batchInputs = 0;
   #datagramSink: DatagramSink | undefined;
@@ -337,7 +337,7 @@ export class Driver {
     if (this.#closed) return;
     this.native.close(this.ctx, id);
     this.#afterCall();
-    this.#wakeWriters();
+    this.#wakeWriter(id);
   }
 
   /** Drops a connection without the FIN handshake (the peer gets a reset). */
@@ -345,12 +345,12 @@ export class Driver {
     if (this.#closed) return;
     this.native.abort(this.ctx, id);
     this.#afterCall();
-    this.#wakeWriters();
+    this.#wakeWriter(id);
   }
 
-  /** Waits until some connection may write again (or a tick passes). */
-  waitWritable(): Promise<void> {
-    return new Promise((resolve) => this.#writableWaiters.add(resolve));
+  /** Waits until connection `id` may write again, fails, or a tick passes. */
+  waitWritable(id: number): Promise<void> {
+    return new Promise((resolve) => this.#writableWaiters.set(id, resolve));
   }
 
   liveSockets(): number {
@@ -440,9 +440,17 @@ export class Driver {
     this.#timer = undefined;
   }
 
+  #wakeWriter(id: number): void {
+    const waiter = this.#writableWaiters.get(id);
+    if (waiter === undefined) return;
+    this.#writableWaiters.delete(id);
+    waiter();
+  }
+
+  /** Wakes every waiting writer (timer tick, endpoint close): each retries or sees its error. */
   #wakeWriters(): void {
     if (this.#writableWaiters.size === 0) return;
-    const waiters = [...this.#writableWaiters];
+    const waiters = [...this.#writableWaiters.values()];
     this.#writableWaiters.clear();
     for (const w of waiters) w();
   }
@@ -478,7 +486,6 @@ export class Driver {
           const id = view.getUint32(off + 4, true);
           const len = view.getUint32(off + 8, true);
           off += EVENT_HEADER_SIZE;
-          if (id !== 0 && type !== Event.DESTROYED) this.#lastEvent.set(id, Date.now());
           switch (type) {
             case Event.READ: {
               const c = this.#connections.get(id);
@@ -491,8 +498,7 @@ export class Driver {
               this.#connections.get(id)?.onConnect();
               break;
             case Event.WRITABLE:
-              this.#connections.get(id)?.onWritable();
-              this.#wakeWriters();
+              this.#wakeWriter(id);
               break;
             case Event.EOF:
               this.#connections.get(id)?.onEof();
@@ -504,7 +510,7 @@ export class Driver {
               break;
             case Event.ERROR:
               this.#connections.get(id)?.onError(len);
-              this.#wakeWriters();
+              this.#wakeWriter(id);
               break;
             case Event.DESTROYED: {
               const c = this.#connections.get(id);
@@ -513,7 +519,7 @@ export class Driver {
               this.#lastEvent.delete(id);
               this.#packetsSeen.delete(id);
               c?.onDestroyed();
-              this.#wakeWriters();
+              this.#wakeWriter(id);
               if (this.#connections.size === 0) {
                 this.#stopTimer();
                 this.#onIdle?.();
