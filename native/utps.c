@@ -43,8 +43,10 @@ enum {
 	SLOT_FREE = 0,
 	SLOT_LIVE = 1,
 	SLOT_NAGLE = 2,     /* written since the last end of batch */
-	SLOT_PENDING = 4,   /* accepted, not yet established (counts against backlog) */
+	SLOT_PENDING = 4,   /* accepted, the initiator has not confirmed the handshake (counts against backlog) */
 	SLOT_CLOSED = 8,    /* utp_close called */
+	SLOT_ANNOUNCED = 16, /* JavaScript knows the id: events are reported */
+	SLOT_INBOUND = 32,  /* accepted and not yet closed by the application (counts against max_inbound) */
 };
 
 typedef struct {
@@ -104,6 +106,13 @@ struct utps_ctx {
 	int backlog;
 	int pending;
 	int firewall;
+	int max_sockets;  /* UTPS_OPT_MAX_SOCKETS */
+	int max_inbound;  /* UTPS_OPT_MAX_INBOUND, 0 = none */
+	int inbound;      /* slots with SLOT_INBOUND */
+	int refuse;       /* UTPS_OPT_REFUSE */
+	/* resets sent for refused SYNs in the current second, and that second */
+	int resets_sent;
+	uint64_t resets_second;
 	int mtu_cap;
 	size_t rx_slot; /* receive slot size, grows with the MTU cap */
 	/* the datagram being processed, for UTPS_EV_INCOMING */
@@ -137,7 +146,12 @@ struct utps_ctx {
 
 	/* counters, see utps_counters */
 	uint64_t c_rx_datagrams, c_tx_datagrams, c_tx_dropped, c_rx_foreign, c_rx_truncated, c_syscalls;
+	uint64_t c_refused;
 };
+
+/* Resets for refused SYNs, at most this many per second (each answers one
+ * SYN with a packet of the same size: no amplification, but bounded). */
+#define MAX_REFUSALS_PER_SECOND 16384
 
 static int g_live_sockets = 0;
 static int g_live_contexts = 0;
@@ -265,9 +279,16 @@ static int slot_alloc(utps_ctx *ctx, utp_socket *sock, uint32_t *index_out) {
 	return 0;
 }
 
+static void inbound_done(utps_ctx *ctx, slot_t *s) {
+	if (!(s->flags & SLOT_INBOUND)) return;
+	s->flags &= ~(uint32_t)SLOT_INBOUND;
+	ctx->inbound--;
+}
+
 static void slot_release(utps_ctx *ctx, uint32_t index) {
 	slot_t *s = &ctx->slots[index];
 	if (s->flags & SLOT_PENDING) ctx->pending--;
+	inbound_done(ctx, s);
 	if (s->sock) utp_set_userdata(s->sock, NULL);
 	s->sock = NULL;
 	s->flags = SLOT_FREE;
@@ -280,16 +301,17 @@ static void slot_release(utps_ctx *ctx, uint32_t index) {
 
 /* --------------------------------------------------------------- events */
 
-static uint8_t *event_push(utps_ctx *ctx, uint8_t type, uint32_t id, uint8_t family, uint16_t port, uint32_t len, size_t payload) {
+/* Appends a record with room for `len` payload bytes; returns the payload. */
+static uint8_t *event_push(utps_ctx *ctx, uint8_t type, uint32_t id, uint8_t family, uint16_t value, size_t len) {
 	if (ctx->destroying) return NULL;
-	if (bq_reserve(&ctx->events, UTPS_HEADER_SIZE + payload) != 0) return NULL;
+	if (bq_reserve(&ctx->events, UTPS_HEADER_SIZE + len) != 0) return NULL;
 	uint8_t *h = ctx->events.data + ctx->events.len;
 	h[0] = type;
 	h[1] = family;
-	put_u16(h + 2, port);
+	put_u16(h + 2, value);
 	put_u32(h + 4, id);
-	put_u32(h + 8, len);
-	ctx->events.len += UTPS_HEADER_SIZE + payload;
+	put_u32(h + 8, (uint32_t)len);
+	ctx->events.len += UTPS_HEADER_SIZE + len;
 	ctx->last_read_record = 0;
 	return h + UTPS_HEADER_SIZE;
 }
@@ -314,7 +336,7 @@ static void event_read(utps_ctx *ctx, uint32_t id, const uint8_t *data, size_t l
 			return;
 		}
 	}
-	uint8_t *p = event_push(ctx, UTPS_EV_READ, id, 0, 0, (uint32_t)len, len);
+	uint8_t *p = event_push(ctx, UTPS_EV_READ, id, 0, 0, len);
 	if (!p) return;
 	memcpy(p, data, len);
 	ctx->last_read_record = (size_t)(p - UTPS_HEADER_SIZE - ctx->events.data) + 1;
@@ -415,7 +437,7 @@ static uint64 cb_on_read(utp_callback_arguments *a) {
 	utps_ctx *ctx = ctx_of(a);
 	uint32_t index;
 	slot_t *s = ctx ? slot_of(ctx, a->socket, &index) : NULL;
-	if (!s) return 0;
+	if (!s || !(s->flags & SLOT_ANNOUNCED)) return 0;
 	s->unread += (uint32_t)a->len;
 	event_read(ctx, slot_id(ctx, index), a->buf, a->len);
 	/* Data is acknowledged by the deferred-ACK pass at the end of the batch;
@@ -429,32 +451,55 @@ static uint64 cb_get_read_buffer_size(utp_callback_arguments *a) {
 	return s ? s->unread : 0;
 }
 
+/* The initiator confirmed the handshake of an accepted socket: hand it to
+ * JavaScript now, with its peer's address. Until then nothing about it is
+ * reported (a half-open socket that expires was never seen). */
+static void announce_accepted(utps_ctx *ctx, utp_socket *sock, slot_t *s, uint32_t id) {
+	s->flags &= ~(uint32_t)SLOT_PENDING;
+	ctx->pending--;
+	s->flags |= SLOT_ANNOUNCED;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	uint8_t family = 0;
+	uint16_t port = 0;
+	uint8_t addr[16];
+	memset(addr, 0, sizeof addr);
+	if (utp_getpeername(sock, (struct sockaddr *)&ss, &sl) == 0) {
+		from_sockaddr((struct sockaddr *)&ss, &family, &port, addr);
+	}
+	uint8_t *p = event_push(ctx, UTPS_EV_ACCEPT, id, family, port, 16);
+	if (p) memcpy(p, addr, 16);
+}
+
 static uint64 cb_on_state_change(utp_callback_arguments *a) {
 	utps_ctx *ctx = ctx_of(a);
 	uint32_t index;
 	slot_t *s = ctx ? slot_of(ctx, a->socket, &index) : NULL;
 	if (!s) return 0;
 	uint32_t id = slot_id(ctx, index);
+	if (a->state == UTP_STATE_WRITABLE && (s->flags & SLOT_PENDING)) {
+		/* libutp reports the end of an accepted socket's handshake so (0017) */
+		announce_accepted(ctx, a->socket, s, id);
+		return 0;
+	}
+	if (a->state == UTP_STATE_DESTROYING) {
+		if (s->flags & SLOT_ANNOUNCED) event_push(ctx, UTPS_EV_DESTROYED, id, 0, 0, 0);
+		slot_release(ctx, index);
+		return 0;
+	}
+	if (!(s->flags & SLOT_ANNOUNCED)) return 0;
 	switch (a->state) {
 	case UTP_STATE_CONNECT:
-		event_push(ctx, UTPS_EV_CONNECT, id, 0, 0, 0, 0);
+		event_push(ctx, UTPS_EV_CONNECT, id, 0, 0, 0);
 		break;
 	case UTP_STATE_WRITABLE:
-		if (s->flags & SLOT_PENDING) {
-			s->flags &= ~(uint32_t)SLOT_PENDING;
-			ctx->pending--;
-		}
-		event_push(ctx, UTPS_EV_WRITABLE, id, 0, 0, 0, 0);
+		event_push(ctx, UTPS_EV_WRITABLE, id, 0, 0, 0);
 		break;
 	case UTP_STATE_EOF:
-		event_push(ctx, UTPS_EV_EOF, id, 0, 0, 0, 0);
+		event_push(ctx, UTPS_EV_EOF, id, 0, 0, 0);
 		break;
 	case UTP_STATE_LINGER:
-		event_push(ctx, UTPS_EV_LINGER, id, 0, 0, 0, 0);
-		break;
-	case UTP_STATE_DESTROYING:
-		event_push(ctx, UTPS_EV_DESTROYED, id, 0, 0, 0, 0);
-		slot_release(ctx, index);
+		event_push(ctx, UTPS_EV_LINGER, id, 0, 0, 0);
 		break;
 	}
 	return 0;
@@ -464,8 +509,8 @@ static uint64 cb_on_error(utp_callback_arguments *a) {
 	utps_ctx *ctx = ctx_of(a);
 	uint32_t index;
 	slot_t *s = ctx ? slot_of(ctx, a->socket, &index) : NULL;
-	if (!s) return 0;
-	event_push(ctx, UTPS_EV_ERROR, slot_id(ctx, index), 0, 0, (uint32_t)a->error_code, 0);
+	if (!s || !(s->flags & SLOT_ANNOUNCED)) return 0;
+	event_push(ctx, UTPS_EV_ERROR, slot_id(ctx, index), 0, (uint16_t)a->error_code, 0);
 	return 0;
 }
 
@@ -476,16 +521,64 @@ static int same_endpoint(const struct sockaddr *x, const struct sockaddr_storage
 	return fx == fy && px == py && memcmp(ax, ay, 16) == 0;
 }
 
+static uint64_t now_seconds(void) {
+#ifdef _WIN32
+	return (uint64_t)GetTickCount64() / 1000;
+#else
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec;
+#endif
+}
+
+/* Answers the SYN being processed (ctx->cur_buf) with an ST_RESET, so the
+ * initiator's connect fails with ECONNREFUSED at once instead of timing out.
+ * The reset carries the SYN's connection id (the initiator's receive id) and
+ * acknowledges its sequence number, as libutp's own resets do. */
+static void refuse_syn(utps_ctx *ctx, const struct sockaddr *to, socklen_t tolen) {
+	ctx->c_refused++;
+	const uint8_t *syn = ctx->cur_buf;
+	if (!syn || ctx->cur_len < 20 || syn[0] != 0x41) return; /* ST_SYN, version 1 */
+	uint64_t second = now_seconds();
+	if (second != ctx->resets_second) {
+		ctx->resets_second = second;
+		ctx->resets_sent = 0;
+	}
+	if (ctx->resets_sent >= MAX_REFUSALS_PER_SECOND) return;
+	ctx->resets_sent++;
+	uint8_t rst[20];
+	memset(rst, 0, sizeof rst);
+	rst[0] = 0x31;           /* ST_RESET << 4 | version 1 */
+	rst[2] = syn[2];         /* connection id, big-endian */
+	rst[3] = syn[3];
+	uint16_t seq = (uint16_t)splitmix(&ctx->rng);
+	rst[16] = (uint8_t)(seq >> 8);
+	rst[17] = (uint8_t)seq;
+	rst[18] = syn[16];       /* ack_nr = the SYN's seq_nr */
+	rst[19] = syn[17];
+	tx_send(ctx, rst, sizeof rst, to, tolen);
+}
+
 static uint64 cb_on_firewall(utp_callback_arguments *a) {
 	utps_ctx *ctx = ctx_of(a);
+	/* No listener: stay silent, as if nothing were there. */
 	if (!ctx || !ctx->accepting) return 1;
-	if (ctx->backlog > 0 && ctx->pending >= ctx->backlog) return 1;
-	if (!ctx->firewall) return 0;
-	for (int i = 0; i < ctx->nallow; i++) {
+	int allowed = !ctx->firewall;
+	for (int i = 0; !allowed && i < ctx->nallow; i++) {
 		if (same_endpoint(a->address, &ctx->allow[i])) {
 			ctx->allow[i] = ctx->allow[--ctx->nallow];
-			return 0;
+			allowed = 1;
 		}
+	}
+	if (allowed) {
+		/* Limits: refuse out loud, so the initiator learns it in one round trip. */
+		if (ctx->refuse || (ctx->max_sockets > 0 && ctx->live >= ctx->max_sockets) ||
+		    (ctx->backlog > 0 && ctx->pending >= ctx->backlog) ||
+		    (ctx->max_inbound > 0 && ctx->inbound >= ctx->max_inbound)) {
+			refuse_syn(ctx, a->address, a->address_len);
+			return 1;
+		}
+		return 0;
 	}
 	/* Hold the SYN: JavaScript decides, then re-injects it with
 	 * utps_allow_once + utps_input. Nothing has been acknowledged. */
@@ -493,7 +586,7 @@ static uint64 cb_on_firewall(utp_callback_arguments *a) {
 	uint16_t port;
 	uint8_t addr[16];
 	if (ctx->cur_buf && from_sockaddr(a->address, &family, &port, addr) == 0) {
-		uint8_t *p = event_push(ctx, UTPS_EV_INCOMING, 0, family, port, (uint32_t)ctx->cur_len, 16 + ctx->cur_len);
+		uint8_t *p = event_push(ctx, UTPS_EV_INCOMING, 0, family, port, 16 + ctx->cur_len);
 		if (p) {
 			memcpy(p, addr, 16);
 			memcpy(p + 16, ctx->cur_buf, ctx->cur_len);
@@ -518,14 +611,10 @@ static uint64 cb_on_accept(utp_callback_arguments *a) {
 		utp_close(a->socket);
 		return 0;
 	}
-	ctx->slots[index].flags |= SLOT_PENDING;
+	/* Reported to JavaScript once the initiator confirms (announce_accepted). */
+	ctx->slots[index].flags |= SLOT_PENDING | SLOT_INBOUND;
 	ctx->pending++;
-	uint8_t family = 0;
-	uint16_t port = 0;
-	uint8_t addr[16];
-	from_sockaddr(a->address, &family, &port, addr);
-	uint8_t *p = event_push(ctx, UTPS_EV_ACCEPT, slot_id(ctx, index), family, port, 16, 16);
-	if (p) memcpy(p, addr, 16);
+	ctx->inbound++;
 	return 0;
 }
 
@@ -577,7 +666,8 @@ UTPS_EXPORT utps_ctx *utps_create(void) {
 	utp_set_callback(ctx->utp, UTP_ON_ACCEPT, &cb_on_accept);
 	utp_set_callback(ctx->utp, UTP_GET_RANDOM, &cb_get_random);
 	utp_set_callback(ctx->utp, UTP_GET_UDP_MTU, &cb_get_udp_mtu);
-	ctx->backlog = 128;
+	ctx->backlog = UTPS_DEFAULT_BACKLOG;
+	ctx->max_sockets = UTPS_DEFAULT_MAX_SOCKETS;
 	g_live_contexts++;
 	return ctx;
 }
@@ -632,6 +722,17 @@ UTPS_EXPORT int utps_set_option(utps_ctx *ctx, int opt, int value) {
 			ctx->rxbuf = NULL;
 		}
 		return 0;
+	case UTPS_OPT_MAX_SOCKETS:
+		if (value < 1 || value > (int)SLOT_MASK) return -1;
+		ctx->max_sockets = value;
+		return 0;
+	case UTPS_OPT_MAX_INBOUND:
+		if (value < 0) return -1;
+		ctx->max_inbound = value;
+		return 0;
+	case UTPS_OPT_REFUSE:
+		ctx->refuse = value != 0;
+		return 0;
 	}
 	return -1;
 }
@@ -653,6 +754,12 @@ UTPS_EXPORT int utps_get_option(utps_ctx *ctx, int opt) {
 		return ctx->firewall;
 	case UTPS_OPT_MTU:
 		return ctx->mtu_cap;
+	case UTPS_OPT_MAX_SOCKETS:
+		return ctx->max_sockets;
+	case UTPS_OPT_MAX_INBOUND:
+		return ctx->max_inbound;
+	case UTPS_OPT_REFUSE:
+		return ctx->refuse;
 	}
 	return -1;
 }
@@ -745,7 +852,7 @@ static int process_datagram(utps_ctx *ctx, const uint8_t *buf, size_t len, const
 	uint16_t port;
 	uint8_t addr[16];
 	if (from_sockaddr(sa, &family, &port, addr) != 0) return 0;
-	uint8_t *p = event_push(ctx, UTPS_EV_DATAGRAM, 0, family, port, (uint32_t)len, 16 + len);
+	uint8_t *p = event_push(ctx, UTPS_EV_DATAGRAM, 0, family, port, 16 + len);
 	if (p) {
 		memcpy(p, addr, 16);
 		memcpy(p + 16, buf, len);
@@ -863,6 +970,7 @@ UTPS_EXPORT int32_t utps_connect(utps_ctx *ctx, int family, const uint8_t *addr,
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	if (to_sockaddr(family, addr, port, &ss, &sl) != 0) return -1;
+	if (ctx->live >= ctx->max_sockets) return UTPS_CONNECT_LIMIT;
 	utp_socket *sock = utp_create_socket(ctx->utp);
 	if (!sock) return -1;
 	uint32_t index;
@@ -870,6 +978,7 @@ UTPS_EXPORT int32_t utps_connect(utps_ctx *ctx, int family, const uint8_t *addr,
 		utp_close(sock);
 		return -1;
 	}
+	ctx->slots[index].flags |= SLOT_ANNOUNCED;
 	uint32_t id = slot_id(ctx, index);
 	if (utp_connect(sock, (struct sockaddr *)&ss, sl) != 0) {
 		utp_close(sock);
@@ -919,6 +1028,7 @@ UTPS_EXPORT int utps_close(utps_ctx *ctx, uint32_t id) {
 	if (!s || (s->flags & SLOT_CLOSED)) return -1;
 	s->flags |= SLOT_CLOSED;
 	s->unread = 0;
+	inbound_done(ctx, s);
 	utp_close(s->sock);
 	/* The slot lives until libutp reports DESTROYING. */
 	utp_flush(s->sock);
@@ -938,6 +1048,7 @@ UTPS_EXPORT int utps_abort(utps_ctx *ctx, uint32_t id) {
 	if (!s || !s->sock) return -1;
 	s->flags |= SLOT_CLOSED;
 	s->unread = 0;
+	inbound_done(ctx, s);
 	utp_abort(s->sock);
 	utp_reap(ctx->utp);
 	tx_flush(ctx);
@@ -985,18 +1096,13 @@ UTPS_EXPORT int utps_allow_once(utps_ctx *ctx, int family, const uint8_t *addr, 
 	return 0;
 }
 
+/* Copies out whole records: `header` bytes, then the u32 length at `len_at`. */
 static int take(bytequeue_t *q, uint8_t *out, int cap, size_t header, size_t len_at) {
 	size_t avail = q->len - q->head;
 	size_t n = 0;
 	while (n < avail) {
 		const uint8_t *h = q->data + q->head + n;
 		size_t rec = header + get_u32(h + len_at);
-		if (header == UTPS_HEADER_SIZE) {
-			/* ACCEPT carries 16 bytes; ERROR carries none; DATAGRAM 16 + len */
-			uint8_t type = h[0];
-			if (type == UTPS_EV_ERROR) rec = header;
-			else if (type == UTPS_EV_DATAGRAM || type == UTPS_EV_INCOMING) rec = header + 16 + get_u32(h + len_at);
-		}
 		if (n + rec > (size_t)cap) break;
 		n += rec;
 	}
@@ -1016,17 +1122,57 @@ UTPS_EXPORT int utps_take_events(utps_ctx *ctx, uint8_t *out, int cap) {
 
 UTPS_EXPORT int utps_take_datagrams(utps_ctx *ctx, uint8_t *out, int cap) {
 	if (!ctx || !out || cap <= 0) return -1;
-	return take(&ctx->datagrams, out, cap, 24, 4);
+	return take(&ctx->datagrams, out, cap, UTPS_DATAGRAM_HEADER_SIZE, 4);
 }
 
-UTPS_EXPORT int utps_send_datagram(utps_ctx *ctx, const uint8_t *buf, int len, int family, const uint8_t *addr, int port) {
-	if (!ctx || !buf || !addr || len < 0) return -1;
+/* Sets the hop limit of the socket's next sends (IPv4 TTL and IPv6 hops;
+ * one of the two fails on a socket of the other family, which is fine).
+ * Returns the previous IPv4 value, or -1. */
+static int set_hops(int fd, int hops, int *old_v6) {
+#ifdef _WIN32
+	(void)fd;
+	(void)hops;
+	(void)old_v6;
+	return -1;
+#else
+	int old4 = -1, v = 0;
+	socklen_t l = sizeof v;
+	if (getsockopt(fd, IPPROTO_IP, IP_TTL, &v, &l) == 0) old4 = v;
+	l = sizeof v;
+	*old_v6 = getsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, &l) == 0 ? v : -1;
+	setsockopt(fd, IPPROTO_IP, IP_TTL, &hops, sizeof hops);
+	setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof hops);
+	return old4;
+#endif
+}
+
+UTPS_EXPORT int utps_send_datagram(utps_ctx *ctx, const uint8_t *buf, int len, int family, const uint8_t *addr, int port,
+                                   int hops) {
+	if (!ctx || !buf || !addr || len < 0 || hops < 0 || hops > 255) return -1;
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	if (to_sockaddr(family, addr, port, &ss, &sl) != 0) return -1;
-	tx_send(ctx, buf, (size_t)len, (struct sockaddr *)&ss, sl);
+	if (hops == 0) {
+		tx_send(ctx, buf, (size_t)len, (struct sockaddr *)&ss, sl);
+		tx_flush(ctx);
+		return 0;
+	}
+#ifdef _WIN32
+	return -2;
+#else
+	/* A hop limit needs the descriptor (native I/O). */
+	if (ctx->fd < 0) return -2;
 	tx_flush(ctx);
-	return 0;
+	int old6 = -1;
+	int old4 = set_hops(ctx->fd, hops, &old6);
+	ssize_t r = sendto(ctx->fd, buf, (size_t)len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
+	ctx->c_syscalls++;
+	if (r >= 0) ctx->c_tx_datagrams++;
+	if (old4 >= 0) setsockopt(ctx->fd, IPPROTO_IP, IP_TTL, &old4, sizeof old4);
+	/* -1 (also what a failed read leaves) is the kernel's "route default" */
+	setsockopt(ctx->fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &old6, sizeof old6);
+	return r >= 0 ? 0 : -1;
+#endif
 }
 
 UTPS_EXPORT int utps_live_sockets(utps_ctx *ctx) {

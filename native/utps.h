@@ -32,21 +32,27 @@ extern "C" {
 
 typedef struct utps_ctx utps_ctx;
 
-/* Event record: 12-byte header, then `len` payload bytes (READ, ACCEPT,
- * DATAGRAM). All integers little-endian on the platforms we support. */
+/* Event record: a 12-byte header, then `len` payload bytes. Header, all
+ * integers little-endian: u8 type, u8 family (4 or 6, 0 when there is no
+ * address), u16 value (the remote port for records that carry an address,
+ * the UTPS_ERR_* code for ERROR, else 0), u32 connection id (0 for records of
+ * no connection), u32 len (payload bytes, always). Records that carry an
+ * address start their payload with its 16 bytes. */
 enum {
-	UTPS_EV_READ = 1,      /* id, len = data length, payload = data */
+	UTPS_EV_READ = 1,      /* id; payload = data */
 	UTPS_EV_CONNECT = 2,   /* id: outgoing handshake completed */
 	UTPS_EV_WRITABLE = 3,  /* id: send window has room again */
 	UTPS_EV_EOF = 4,       /* id: peer sent FIN and all data before it arrived */
 	UTPS_EV_DESTROYED = 5, /* id: the connection is gone; the id is dead */
-	UTPS_EV_ERROR = 6,     /* id, len = UTPS_ERR_* code, no payload */
-	UTPS_EV_ACCEPT = 7,    /* id, family, port, payload = 16 address bytes */
-	UTPS_EV_DATAGRAM = 8,  /* id = 0, family, port, len = data length, payload = 16 address bytes + data */
-	UTPS_EV_INCOMING = 9,  /* firewall mode: id = 0, family, port, len = SYN length, payload = 16 address bytes + SYN */
+	UTPS_EV_ERROR = 6,     /* id; value = UTPS_ERR_* code; no payload */
+	UTPS_EV_ACCEPT = 7,    /* id, family, value = port; payload = 16 address bytes. Sent once the
+	                        * initiator has confirmed the handshake (its first packet after our SYN-ACK) */
+	UTPS_EV_DATAGRAM = 8,  /* id = 0, family, value = port; payload = 16 address bytes + data */
+	UTPS_EV_INCOMING = 9,  /* firewall mode: id = 0, family, value = port; payload = 16 address bytes + SYN */
 	UTPS_EV_LINGER = 10,   /* id: closed, all sent data and the FIN acknowledged; waits for the peer's FIN */
 };
 
+/* Error codes of UTPS_EV_ERROR: libutp's UTP_E* numbers. */
 enum {
 	UTPS_ERR_CONNREFUSED = 0,
 	UTPS_ERR_CONNRESET = 1,
@@ -63,9 +69,30 @@ enum {
 	UTPS_OPT_RCVBUF = 2,        /* libutp receive window per connection, bytes */
 	UTPS_OPT_TARGET_DELAY = 3,  /* LEDBAT target delay, microseconds */
 	UTPS_OPT_ACCEPT = 4,        /* 1: accept incoming connections, 0: ignore SYNs */
-	UTPS_OPT_BACKLOG = 5,       /* max connections accepted but not yet established */
+	UTPS_OPT_BACKLOG = 5,       /* most accepted sockets still handshaking; SYNs beyond it are refused with a reset */
 	UTPS_OPT_FIREWALL = 6,      /* 1: hold every SYN for a decision (UTPS_EV_INCOMING, utps_allow_once) */
 	UTPS_OPT_MTU = 7,           /* cap on the UDP payload size libutp uses; 0 = libutp's default */
+	UTPS_OPT_MAX_SOCKETS = 8,   /* most sockets of the context (any direction, lingering ones too);
+	                             * SYNs beyond it are refused with a reset, utps_connect fails */
+	UTPS_OPT_MAX_INBOUND = 9,   /* most accepted sockets not yet closed by the application; 0 = no limit;
+	                             * SYNs beyond it are refused with a reset */
+	UTPS_OPT_REFUSE = 10,       /* 1: refuse every SYN with a reset (e.g. the accept queue is full) */
+};
+
+enum {
+	UTPS_CONNECT_LIMIT = -2,
+};
+
+/* Defaults of the options above. */
+enum {
+	UTPS_DEFAULT_BACKLOG = 1024,
+	UTPS_DEFAULT_MAX_SOCKETS = 65536,
+};
+
+/* Datagram record (runtime I/O mode, utps_take_datagrams): a 24-byte header,
+ * u8 family, u8 0, u16 port, u32 length, 16 address bytes; then the data. */
+enum {
+	UTPS_DATAGRAM_HEADER_SIZE = 24,
 };
 
 /* Per-connection statistics written by utps_stats (UTPS_STATS_SIZE bytes,
@@ -95,6 +122,8 @@ UTPS_EXPORT void utps_end_batch(utps_ctx *ctx);
 UTPS_EXPORT void utps_tick(utps_ctx *ctx);
 
 /* Connections. */
+/* Returns the new connection's id, UTPS_CONNECT_LIMIT when the context holds
+ * UTPS_OPT_MAX_SOCKETS sockets, or -1. */
 UTPS_EXPORT int32_t utps_connect(utps_ctx *ctx, int family, const uint8_t *addr, int port);
 UTPS_EXPORT int utps_write(utps_ctx *ctx, uint32_t id, const uint8_t *buf, int len);
 UTPS_EXPORT int utps_consumed(utps_ctx *ctx, uint32_t id, int bytes);
@@ -104,11 +133,14 @@ UTPS_EXPORT int utps_abort(utps_ctx *ctx, uint32_t id); /* reset, no FIN handsha
 UTPS_EXPORT int utps_stats(utps_ctx *ctx, uint32_t id, uint8_t *out, int cap);
 UTPS_EXPORT int utps_allow_once(utps_ctx *ctx, int family, const uint8_t *addr, int port);
 
-/* Output queues. Datagram records (runtime I/O mode) are a 24-byte header:
- * u8 family, u8 0, u16 port, u32 length, 16 address bytes; then the data. */
+/* Output queues (record formats above). */
 UTPS_EXPORT int utps_take_events(utps_ctx *ctx, uint8_t *out, int cap);
 UTPS_EXPORT int utps_take_datagrams(utps_ctx *ctx, uint8_t *out, int cap);
-UTPS_EXPORT int utps_send_datagram(utps_ctx *ctx, const uint8_t *buf, int len, int family, const uint8_t *addr, int port);
+/* Sends one raw datagram from the endpoint's port. hops > 0 sets the IP TTL /
+ * IPv6 hop limit of this datagram alone (native I/O only; -2 otherwise), e.g.
+ * to open a NAT mapping with a datagram that dies before the far NAT. */
+UTPS_EXPORT int utps_send_datagram(utps_ctx *ctx, const uint8_t *buf, int len, int family, const uint8_t *addr, int port,
+                                   int hops);
 
 /* Accounting. */
 UTPS_EXPORT int utps_live_sockets(utps_ctx *ctx);

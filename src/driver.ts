@@ -182,6 +182,27 @@ export class Driver {
     set(Option.TARGET_DELAY, options.targetDelayMs === undefined ? undefined : options.targetDelayMs * 1000);
     set(Option.MTU, options.maxPacketSize);
     set(Option.BACKLOG, options.backlog);
+    set(Option.MAX_SOCKETS, options.maxSockets);
+  }
+
+  /** The most half-open handshakes of incoming connections (the `backlog` option). */
+  get backlog(): number {
+    return this.#closed ? 0 : this.native.getOption(this.ctx, Option.BACKLOG);
+  }
+
+  /** The most sockets this endpoint holds (the `maxSockets` option). */
+  get maxSockets(): number {
+    return this.#closed ? 0 : this.native.getOption(this.ctx, Option.MAX_SOCKETS);
+  }
+
+  /** Refuses SYNs once `limit` accepted connections are open (0: no limit). */
+  setInboundLimit(limit: number): void {
+    if (!this.#closed) this.native.setOption(this.ctx, Option.MAX_INBOUND, limit);
+  }
+
+  /** Refuses every SYN with a reset while `refusing` (the accept queue is full). */
+  setRefusing(refusing: boolean): void {
+    if (!this.#closed) this.native.setOption(this.ctx, Option.REFUSE, refusing ? 1 : 0);
   }
 
   /**
@@ -212,8 +233,19 @@ export class Driver {
   /** Sends one raw datagram from the endpoint's port. */
   sendDatagram(data: Uint8Array, to: IpAddress, port: number): void {
     if (this.#closed) return;
-    this.native.sendDatagram(this.ctx, data, data.byteLength, to.family, to.bytes, port);
+    this.native.sendDatagram(this.ctx, data, data.byteLength, to.family, to.bytes, port, 0);
     this.#afterCall();
+  }
+
+  /**
+   * Sends one raw datagram with an IP TTL (IPv6 hop limit) of `hops`; false
+   * if this I/O path cannot set one (runtime I/O) or the send failed.
+   */
+  sendDatagramWithHops(data: Uint8Array, to: IpAddress, port: number, hops: number): boolean {
+    if (this.#closed) return false;
+    const r = this.native.sendDatagram(this.ctx, data, data.byteLength, to.family, to.bytes, port, hops);
+    this.#afterCall();
+    return r === 0;
   }
 
   /** Lets SYNs from `remote` through once, then feeds the held SYN again. */
@@ -264,6 +296,10 @@ export class Driver {
 
   setAcceptor(acceptor: AcceptSink | undefined): void {
     this.#acceptor = acceptor;
+    if (!acceptor) {
+      this.setInboundLimit(0);
+      this.setRefusing(false);
+    }
     this.#updateAccepting();
   }
 
@@ -296,7 +332,7 @@ export class Driver {
     return this.#acceptor;
   }
 
-  /** Starts an outgoing connection; returns its id. */
+  /** Starts an outgoing connection; returns its id, or a negative number (`CONNECT_LIMIT`: at `maxSockets`). */
   connect(remote: IpAddress, port: number, events: ConnectionEvents): number {
     const id = this.native.connect(this.ctx, remote.family, remote.bytes, port);
     if (id < 0) return id;
@@ -482,16 +518,18 @@ export class Driver {
         while (off < n) {
           const type = buf[off]!;
           const family = buf[off + 1]!;
-          const port = view.getUint16(off + 2, true);
+          // The remote port for records with an address, the error code of ERROR.
+          const value = view.getUint16(off + 2, true);
+          const port = value;
           const id = view.getUint32(off + 4, true);
           const len = view.getUint32(off + 8, true);
           off += EVENT_HEADER_SIZE;
+          const end = off + len;
           switch (type) {
             case Event.READ: {
               const c = this.#connections.get(id);
-              if (c) c.onData(buf.slice(off, off + len));
+              if (c) c.onData(buf.slice(off, end));
               else this.native.consumed(this.ctx, id, len);
-              off += len;
               break;
             }
             case Event.CONNECT:
@@ -509,7 +547,7 @@ export class Driver {
               this.#checkOnlyLingering();
               break;
             case Event.ERROR:
-              this.#connections.get(id)?.onError(len);
+              this.#connections.get(id)?.onError(value);
               this.#wakeWriter(id);
               break;
             case Event.DESTROYED: {
@@ -532,7 +570,6 @@ export class Driver {
                 hostname: displayHostname(family, buf.subarray(off, off + 16)),
                 port,
               };
-              off += 16;
               const key = `${remote.hostname}|${remote.port}`;
               const expected = this.#expected.get(key);
               if (expected) {
@@ -555,25 +592,21 @@ export class Driver {
                   hostname: displayHostname(family, buf.subarray(off, off + 16)),
                   port,
                 };
-                sink(buf.slice(off + 16, off + 16 + len), remote);
+                sink(buf.slice(off + 16, end), remote);
               }
-              off += 16 + len;
               break;
             }
             case Event.INCOMING: {
               const bytes = buf.slice(off, off + 16);
               const remote: UtpAddr = { transport: "utp", hostname: displayHostname(family, bytes), port };
               const address: IpAddress = { family: family === 6 ? 6 : 4, bytes, text: remote.hostname };
-              const syn = buf.slice(off + 16, off + 16 + len);
-              off += 16 + len;
+              const syn = buf.slice(off + 16, end);
               if (this.#expected.has(`${remote.hostname}|${remote.port}`)) this.admit(address, port, syn);
               else this.#acceptor?.onIncoming?.(remote, address, syn);
               break;
             }
-            default:
-              // Unknown record: the stream is corrupt; stop reading it.
-              off = n;
           }
+          off = end;
           if (this.#closed) return;
         }
       }

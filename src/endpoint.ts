@@ -21,6 +21,7 @@ import { DEFAULT_SOCKET_BUFFER_BYTES, Driver, type UdpIo } from "./driver.ts";
 import { UtpError } from "./errors.ts";
 import { Listener, type UtpAdmissionOptions, type UtpListener } from "./listener.ts";
 import { getRuntime } from "./runtime.ts";
+import { CONNECT_LIMIT } from "./ffi/native.ts";
 
 /** Options of {@linkcode UtpEndpoint.bind}. */
 export interface UtpEndpointOptions extends UtpTuningOptions {
@@ -439,6 +440,12 @@ export async function dial(driver: Driver, options: UtpDialOptions, owned: boole
   const conn = new Connection(driver, { transport: "utp", hostname: remote.text, port }, "connecting");
   if (owned) conn.onGone = () => driver.close();
   const id = driver.connect(remote, port, conn);
+  if (id === CONNECT_LIMIT) {
+    throw new UtpError(
+      `Cannot connect: the endpoint already holds its limit of ${driver.maxSockets} sockets (maxSockets)`,
+      "EMFILE",
+    );
+  }
   if (id < 0) throw new UtpError("Cannot connect: the native layer refused the socket", "ECONNABORTED");
   conn.id = id;
   await conn.established(signal, connectTimeout);

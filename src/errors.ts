@@ -14,8 +14,9 @@
  * | `ECONNRESET` | the peer reset the connection |
  * | `ETIMEDOUT` | the peer stopped answering (handshake or data) |
  * | `ECONNABORTED` | this side closed the connection or its endpoint |
+ * | `EMFILE` | the endpoint already holds its `maxSockets` sockets |
  */
-export type UtpErrorCode = "ECONNREFUSED" | "ECONNRESET" | "ETIMEDOUT" | "ECONNABORTED";
+export type UtpErrorCode = "ECONNREFUSED" | "ECONNRESET" | "ETIMEDOUT" | "ECONNABORTED" | "EMFILE";
 
 /**
  * A transport failure of a µTP connection, listener or endpoint. Bad
@@ -58,6 +59,7 @@ const MESSAGES: Record<UtpErrorCode, string> = {
   ECONNRESET: "Connection reset by the peer",
   ETIMEDOUT: "Connection timed out: the peer stopped answering",
   ECONNABORTED: "Connection closed by this side",
+  EMFILE: "Too many connections on this endpoint",
 };
 
 /** Builds the error for a libutp error number (`UTP_E*`). */

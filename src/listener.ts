@@ -13,7 +13,8 @@ import type { IpAddress } from "./addr.ts";
 
 /**
  * Decides whether a connection attempt from `remote` may proceed. Runs before
- * anything is acknowledged; returning `false` (or throwing) ignores the SYN.
+ * anything is acknowledged; returning `false` (or throwing) ignores the SYN
+ * silently, so the listener stays invisible to that peer.
  */
 export type UtpFirewall = (remote: UtpAddr) => boolean | Promise<boolean>;
 
@@ -24,7 +25,11 @@ export interface UtpAdmissionOptions {
    * acknowledged. Asynchronous decisions are fine: the peer retransmits its SYN.
    */
   firewall?: UtpFirewall;
-  /** Most connections accepted by this listener alive at once; further attempts are ignored. */
+  /**
+   * Most connections accepted by this listener open at once (from the SYN
+   * until the application closes them); further SYNs are refused with a reset,
+   * so the dialer's `connect()` fails with `ECONNREFUSED` in one round trip.
+   */
   maxConnections?: number;
 }
 
@@ -64,8 +69,13 @@ export interface UtpListener extends AsyncIterable<UtpConnection>, AsyncDisposab
   unref(): void;
 }
 
-/** Connections accepted but not yet taken with `accept()`. */
-const MAX_QUEUED = 128;
+/**
+ * Connections established but not yet taken with `accept()`, as a multiple
+ * of the endpoint's backlog: while this many wait, new SYNs are refused with
+ * a reset. Handshakes already under way (at most `backlog`) still join the
+ * queue, so a burst of them never fills it while the application keeps up.
+ */
+const QUEUE_PER_BACKLOG = 2;
 
 type Waiter = { resolve: (c: UtpConnection) => void; reject: (e: unknown) => void };
 
@@ -78,8 +88,8 @@ export class Listener implements UtpListener, AcceptSink {
   #closed = false;
   #onClose: (() => void) | undefined;
   #firewall: UtpFirewall | undefined;
-  #maxConnections: number;
-  #live = 0;
+  #refusing = false;
+  #queueLimit: number;
   #deciding = new Set<string>();
   readonly screensIncoming: boolean;
 
@@ -88,13 +98,14 @@ export class Listener implements UtpListener, AcceptSink {
     this.addr = driver.addr;
     this.#onClose = onClose;
     this.#firewall = admission.firewall;
-    this.#maxConnections = admission.maxConnections ?? Infinity;
-    this.screensIncoming = this.#firewall !== undefined || this.#maxConnections !== Infinity;
+    this.screensIncoming = this.#firewall !== undefined;
+    this.#queueLimit = QUEUE_PER_BACKLOG * driver.backlog;
     driver.setAcceptor(this);
+    driver.setInboundLimit(admission.maxConnections ?? 0);
   }
 
   onIncoming(remote: UtpAddr, address: IpAddress, syn: Uint8Array): void {
-    if (this.#closed || this.#live >= this.#maxConnections) return;
+    if (this.#closed) return;
     const key = `${remote.hostname}|${remote.port}`;
     if (this.#deciding.has(key)) return; // a retransmitted SYN while we decide
     const firewall = this.#firewall;
@@ -117,7 +128,7 @@ export class Listener implements UtpListener, AcceptSink {
     }
     const decide = (ok: unknown) => {
       this.#deciding.delete(key);
-      if (ok === true && !this.#closed && this.#live < this.#maxConnections) {
+      if (ok === true && !this.#closed) {
         this.#driver.admit(address, remote.port, syn);
       }
     };
@@ -127,17 +138,25 @@ export class Listener implements UtpListener, AcceptSink {
 
   onAccept(id: number, remote: UtpAddr): boolean {
     if (this.#closed) return false;
-    if (this.#waiters.length === 0 && this.#queue.length >= MAX_QUEUED) return false;
-    if (this.#live >= this.#maxConnections) return false;
+    // Limits were applied to the SYN (the native layer refuses with a reset).
     const conn = new Connection(this.#driver, remote, "open");
     conn.id = id;
-    this.#live++;
-    conn.closed.finally(() => this.#live--).catch(() => {});
     this.#driver.adopt(id, conn);
     const waiter = this.#waiters.shift();
     if (waiter) waiter.resolve(conn);
-    else this.#queue.push(conn);
+    else {
+      this.#queue.push(conn);
+      this.#updateRefusing();
+    }
     return true;
+  }
+
+  /** Refuses new SYNs while the accept queue is full. */
+  #updateRefusing(): void {
+    const full = !this.#closed && this.#queue.length >= this.#queueLimit;
+    if (full === this.#refusing) return;
+    this.#refusing = full;
+    this.#driver.setRefusing(full);
   }
 
   onEndpointClosed(): void {
@@ -149,7 +168,10 @@ export class Listener implements UtpListener, AcceptSink {
     const signal = checkSignal(opts.signal, "accept a connection");
     if (signal?.aborted) return Promise.reject(signal.reason);
     const queued = this.#queue.shift();
-    if (queued) return Promise.resolve(queued);
+    if (queued) {
+      this.#updateRefusing();
+      return Promise.resolve(queued);
+    }
     if (this.#closed) return Promise.reject(abortedError("Listener closed"));
     return new Promise<UtpConnection>((resolve, reject) => {
       const waiter: Waiter = {

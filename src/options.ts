@@ -16,7 +16,8 @@
  * | `targetDelayMs` | 100 | 1 – 10 000 |
  * | `maxPacketSize` | 1402 (IPv4), 1232 (IPv6) | 576 – 65 507 |
  * | `idleTimeout` | 0 (never) | 0 – 2 147 483 647 |
- * | `backlog` | 128 | 1 – 65 535 |
+ * | `backlog` | 1024 | 1 – 65 535 |
+ * | `maxSockets` | 65 536 | 1 – 1 048 575 |
  *
  * @example A small receive window and an idle timeout
  * ```ts ignore
@@ -47,8 +48,19 @@ export interface UtpTuningOptions {
    * (libutp gives up after its retransmissions time out).
    */
   idleTimeout?: number;
-  /** Incoming connections handshaking at once before new SYNs are ignored. */
+  /**
+   * Incoming connections still handshaking at once; further SYNs are refused
+   * with a reset (the dialer's `connect()` fails with `ECONNREFUSED`).
+   */
   backlog?: number;
+  /**
+   * Most µTP sockets the endpoint holds at once, in both directions (closed
+   * ones that still wait for the peer's FIN included). Beyond it incoming SYNs
+   * are refused with a reset and `connect()` on the endpoint fails with
+   * `EMFILE`. One idle connection costs about 4 KiB of native memory and a few
+   * KiB of JavaScript objects.
+   */
+  maxSockets?: number;
 }
 
 const RANGES: Record<keyof UtpTuningOptions, [number, number]> = {
@@ -58,6 +70,7 @@ const RANGES: Record<keyof UtpTuningOptions, [number, number]> = {
   maxPacketSize: [576, 65_507],
   idleTimeout: [0, 2 ** 31 - 1],
   backlog: [1, 65_535],
+  maxSockets: [1, (1 << 20) - 1],
 };
 
 /** Validates the tuning fields of an options object. */

@@ -177,17 +177,29 @@ export interface Handshake {
   synAck: Packet;
 }
 
-/** Sends a SYN with `connId` and waits for the SYN-ACK. */
-export async function handshake(peer: RawPeer, port: number, connId: number, seq = 1000): Promise<Handshake> {
+/**
+ * Sends a SYN with `connId`, waits for the SYN-ACK and, unless `confirm` is
+ * false, confirms it with an ACK as a µTP initiator does (the listener hands
+ * the connection to accept() once it is confirmed).
+ */
+export async function handshake(
+  peer: RawPeer,
+  port: number,
+  connId: number,
+  seq = 1000,
+  confirm = true,
+): Promise<Handshake> {
   const from = peer.received.length;
   await peer.send(buildPacket({ type: ST_SYN, connId, seq, ack: 0 }), port);
   const synAck = await peer.next((p) => p.type === ST_STATE && p.ack === seq, 2000, from);
   if (!synAck) throw new Error(`no SYN-ACK for connection id ${connId}`);
-  return {
+  const hs = {
     sendId: (connId + 1) & 0xffff,
     recvId: connId & 0xffff,
     seq: (seq + 1) & 0xffff,
     ack: (synAck.seq - 1) & 0xffff,
     synAck,
   };
+  if (confirm) await peer.send(buildPacket({ type: ST_STATE, connId: hs.sendId, seq: hs.seq, ack: hs.ack }), port);
+  return hs;
 }

@@ -71,15 +71,16 @@ test("firewall: decides per remote address before anything is acknowledged", asy
   conn.close();
 });
 
-test("maxConnections caps a listener's live connections", async () => {
+test("maxConnections caps a listener's live connections; the next dialer is refused at once", async () => {
   await using listener = await listen({ hostname: "127.0.0.1", port: 0, maxConnections: 2 });
   const a = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
   const b = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
   const sa = await listener.accept();
   await listener.accept();
+  // Refused with a reset, not ignored: a timeout would be ETIMEDOUT.
   await assert.rejects(
-    connect({ hostname: "127.0.0.1", port: listener.addr.port, connectTimeout: 1000 }),
-    (e: unknown) => e instanceof UtpError && e.code === "ETIMEDOUT",
+    connect({ hostname: "127.0.0.1", port: listener.addr.port, connectTimeout: 5000 }),
+    (e: unknown) => e instanceof UtpError && e.code === "ECONNREFUSED",
   );
   a.close();
   sa.close();

@@ -191,12 +191,12 @@ test("a re-sent SYN after a lost SYN-ACK gets the SYN-ACK again (one connection,
     assert.ok(second, "the re-sent SYN is answered");
     assert.equal(second.seq, first.seq, "same SYN-ACK (same sequence number)");
     assert.equal(second.connId, 0x4567);
-    // The connection works, and it is the only one.
-    const conn = await within(listener.accept(), 2000, "accept");
+    // The connection works, and it is the only one (its first data confirms it).
     await peer.send(
       buildPacket({ type: ST_DATA, connId: 0x4568, seq: 501, ack: first.seq - 1, payload: encode("once") }),
       port,
     );
+    const conn = await within(listener.accept(), 2000, "accept");
     assert.equal(await within(readN(conn, 4), 2000, "data"), "once");
     assert.equal((await nativeCounts(t.endpoint)).sockets, 1, "one connection");
     conn.close();
@@ -205,7 +205,7 @@ test("a re-sent SYN after a lost SYN-ACK gets the SYN-ACK again (one connection,
   }
 });
 
-test("a re-sent SYN after the server already wrote a greeting is answered with the original SYN-ACK", async () => {
+test("a duplicate SYN after the server already wrote a greeting is answered with the original SYN-ACK", async () => {
   const t = await setup();
   const { listener, peer, port } = t;
   try {
@@ -213,6 +213,8 @@ test("a re-sent SYN after the server already wrote a greeting is answered with t
     await peer.send(syn, port);
     const first = await peer.next((p) => p.type === ST_STATE && p.ack === 700, 2000);
     assert.ok(first, "first SYN-ACK");
+    // The client confirms the handshake without data (it waits for a greeting).
+    await peer.send(buildPacket({ type: ST_STATE, connId: 0x5679, seq: 701, ack: first.seq - 1 }), port);
     const conn = await within(listener.accept(), 2000, "accept");
     const writer = conn.writable.getWriter();
     await writer.write(encode("220 hi"));
@@ -223,7 +225,7 @@ test("a re-sent SYN after the server already wrote a greeting is answered with t
     await peer.send(syn, port);
     const second = await peer.next((p) => p.type === ST_STATE && p.ack === 700, 1000, from);
     assert.ok(second, "the re-sent SYN is answered");
-    assert.equal(second.seq, first.seq, "a client that lost the SYN-ACK still expects the greeting next");
+    assert.equal(second.seq, first.seq, "the SYN-ACK again, not the greeting's sequence number");
     writer.releaseLock();
     conn.close();
   } finally {

@@ -54,8 +54,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 		for (int e = 0; e < n;) {
 			uint32_t elen = get_u32(ev + e + 8);
 			if (ev[e] == UTPS_EV_READ) utps_consumed(s, get_u32(ev + e + 4), (int)elen);
-			if (ev[e] == UTPS_EV_ERROR) elen = 0;
-			else if (ev[e] == UTPS_EV_DATAGRAM) elen += 16;
 			e += UTPS_HEADER_SIZE + (int)elen;
 		}
 		h_out o[64];

@@ -116,8 +116,8 @@ export async function openBunLibrary(): Promise<NativeApi> {
     allowOnce: (ctx, family, addr, port) => s.utps_allow_once(ctx, family, addr, port),
     takeEvents: (ctx, out) => s.utps_take_events(ctx, out, out.byteLength),
     takeDatagrams: (ctx, out) => s.utps_take_datagrams(ctx, out, out.byteLength),
-    sendDatagram: (ctx, buf, len, family, addr, port) =>
-      s.utps_send_datagram(ctx, buf, len, family, addr, port),
+    sendDatagram: (ctx, buf, len, family, addr, port, hops) =>
+      s.utps_send_datagram(ctx, buf, len, family, addr, port, hops),
     liveSockets: (ctx) => s.utps_live_sockets(ctx),
     liveSocketsTotal: () => s.utps_live_sockets_total(),
     liveContexts: () => s.utps_live_contexts(),

@@ -64,7 +64,7 @@ export async function openDenoLibrary(): Promise<NativeApi> {
     takeEvents: (ctx, out) => s.utps_take_events(c(ctx), out as Uint8Array<ArrayBuffer>, out.byteLength),
     takeDatagrams: (ctx, out) =>
       s.utps_take_datagrams(c(ctx), out as Uint8Array<ArrayBuffer>, out.byteLength),
-    sendDatagram: (ctx, buf, len, family, addr, port) =>
+    sendDatagram: (ctx, buf, len, family, addr, port, hops) =>
       s.utps_send_datagram(
         c(ctx),
         buf as Uint8Array<ArrayBuffer>,
@@ -72,6 +72,7 @@ export async function openDenoLibrary(): Promise<NativeApi> {
         family,
         addr as Uint8Array<ArrayBuffer>,
         port,
+        hops,
       ),
     liveSockets: (ctx) => s.utps_live_sockets(c(ctx)),
     liveSocketsTotal: () => s.utps_live_sockets_total(),

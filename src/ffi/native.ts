@@ -50,6 +50,7 @@ export interface NativeApi {
     family: number,
     addr: Uint8Array,
     port: number,
+    hops: number,
   ): number;
   liveSockets(ctx: ContextHandle): number;
   liveSocketsTotal(): number;
@@ -88,4 +89,10 @@ export const Option = {
   BACKLOG: 5,
   FIREWALL: 6,
   MTU: 7,
+  MAX_SOCKETS: 8,
+  MAX_INBOUND: 9,
+  REFUSE: 10,
 } as const;
+
+/** What `utps_connect` returns when the context holds its most sockets (`UTPS_CONNECT_LIMIT`). */
+export const CONNECT_LIMIT = -2;

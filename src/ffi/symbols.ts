@@ -36,8 +36,8 @@ export const symbols = {
   utps_take_events: { parameters: ["pointer", "buffer", "i32"], result: "i32" }, // (ctx, out, cap) -> bytes
   utps_take_datagrams: { parameters: ["pointer", "buffer", "i32"], result: "i32" }, // (ctx, out, cap) -> bytes
   utps_send_datagram: {
-    // (ctx, const uint8_t *buf, int len, int family, const uint8_t *addr, int port)
-    parameters: ["pointer", "buffer", "i32", "i32", "buffer", "i32"],
+    // (ctx, const uint8_t *buf, int len, int family, const uint8_t *addr, int port, int hops) -> 0, -1, -2 (hops unsupported)
+    parameters: ["pointer", "buffer", "i32", "i32", "buffer", "i32", "i32"],
     result: "i32",
   },
   utps_live_sockets: { parameters: ["pointer"], result: "i32" }, // (ctx)

@@ -112,8 +112,6 @@ static int h_events(utps_ctx *ctx, int type) {
 		uint8_t t = buf[off];
 		uint32_t len = get_u32(buf + off + 8);
 		if (t == type) found++;
-		if (t == UTPS_EV_ERROR) len = 0;
-		else if (t == UTPS_EV_DATAGRAM) len += 16;
 		off += UTPS_HEADER_SIZE + (int)len;
 	}
 	return found;

@@ -1,0 +1,93 @@
+// Copyright 2026 the utpstream authors. MIT license.
+// Connection setup survives loss: a relay drops exactly chosen datagrams (the
+// k-th of a direction) among the first few each way — the SYN and SYN-ACK,
+// the initiator's confirmation, the first flight of data and its ACKs — one
+// at a time and every pair of them. Each case is a whole exchange: connect,
+// 12 KiB up, half-close, 12 KiB back, close; both sides must see every byte,
+// and the server's accepted connection must end cleanly (accept() never hands
+// out a connection the stack will discard).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { connect, listen } from "../mod.ts";
+import { type Direction, type Drop, DropRelay } from "./_drop_relay.ts";
+import { pattern, readAll, within } from "./_helpers.ts";
+
+/** Datagrams per direction that may be dropped: the handshake and the first flight. */
+const FIRST = 5;
+const REQUEST = pattern(12 * 1024, 0x5e7);
+const RESPONSE = pattern(12 * 1024, 0x2e5);
+const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+/** Retransmissions double from 1 s: two losses of one packet cost about 3 s, three cases' worth of slack. */
+const CASE_BOUND_MS = 25_000;
+/** Cases running at once (each has its own listener, client and relay). */
+const PARALLEL = 12;
+
+const label = (drops: Drop[]) => drops.map((d) => `${d.direction}#${d.index}`).join("+");
+
+async function exchange(drops: Drop[]): Promise<void> {
+  await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+  const relay = await DropRelay.start(listener.addr.port, drops);
+  try {
+    const server = (async () => {
+      const conn = await listener.accept();
+      const got = await readAll(conn.readable);
+      assert.equal(got.byteLength, REQUEST.byteLength, "the server got the whole request");
+      assert.equal(sha256(got), sha256(REQUEST), "the request arrived intact");
+      const writer = conn.writable.getWriter();
+      await writer.write(RESPONSE);
+      await writer.close();
+      await conn.closed;
+    })();
+    const client = (async () => {
+      const conn = await connect({ hostname: "127.0.0.1", port: relay.port, connectTimeout: 15_000 });
+      const writer = conn.writable.getWriter();
+      await writer.write(REQUEST);
+      await writer.close();
+      const got = await readAll(conn.readable);
+      assert.equal(got.byteLength, RESPONSE.byteLength, "the client got the whole response");
+      assert.equal(sha256(got), sha256(RESPONSE), "the response arrived intact");
+      await conn.closed;
+    })();
+    await within(Promise.all([server, client]), CASE_BOUND_MS, "the exchange");
+  } catch (error) {
+    throw new Error(`dropping ${label(drops)}: ${String(error)}; ${relay.describe()}`, { cause: error });
+  } finally {
+    relay.close();
+  }
+}
+
+/** Runs every case, PARALLEL at a time; fails with the list of failed cases. */
+async function runAll(cases: Drop[][]): Promise<void> {
+  const failures: string[] = [];
+  for (let i = 0; i < cases.length; i += PARALLEL) {
+    const results = await Promise.allSettled(cases.slice(i, i + PARALLEL).map(exchange));
+    for (const r of results) if (r.status === "rejected") failures.push(String((r.reason as Error).message));
+  }
+  assert.deepEqual(
+    failures,
+    [],
+    `${failures.length} of ${cases.length} cases failed:\n${failures.join("\n")}`,
+  );
+}
+
+const positions: Drop[] = (["c2s", "s2c"] as Direction[]).flatMap((direction) =>
+  Array.from({ length: FIRST }, (_, i) => ({ direction, index: i + 1 }))
+);
+
+test(`setup survives the loss of any one of the first ${FIRST} datagrams each way`, async () => {
+  await runAll(positions.map((p) => [p]));
+});
+
+test(`setup survives the loss of any two of the first ${FIRST} datagrams each way`, async () => {
+  const pairs: Drop[][] = [];
+  for (let i = 0; i < positions.length; i++) {
+    for (let j = i + 1; j < positions.length; j++) pairs.push([positions[i]!, positions[j]!]);
+  }
+  assert.equal(pairs.length, 45);
+  await runAll(pairs);
+});
+
+test("control: the same exchange with nothing dropped", async () => {
+  await exchange([]);
+});
