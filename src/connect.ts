@@ -6,7 +6,7 @@
  */
 import { checkHostname, checkOptions, checkPort, checkSignal, parseIp, resolveHost } from "./addr.ts";
 import type { UtpConnection } from "./connection.ts";
-import { checkAdmission, dial, UtpEndpoint } from "./endpoint.ts";
+import { checkAdmission, checkDialOptions, closeOnAbort, dial, driverOf, UtpEndpoint } from "./endpoint.ts";
 import { checkTuning, type UtpTuningOptions } from "./options.ts";
 import type { UtpAdmissionOptions, UtpListener } from "./listener.ts";
 import { Listener } from "./listener.ts";
@@ -65,31 +65,21 @@ export async function connect(options: UtpConnectOptions): Promise<UtpConnection
     if (Object.keys(tuning).length > 0) {
       throw new TypeError("Cannot connect: tuning options belong to the endpoint when one is given");
     }
-    return await opts.endpoint.connect({
-      hostname: opts.hostname,
-      port: opts.port!,
-      signal: opts.signal,
-      connectTimeout: opts.connectTimeout,
-    });
+    return await dial(driverOf(opts.endpoint), checkDialOptions(opts, what), false);
   }
-  const hostname = checkHostname(opts.hostname ?? "127.0.0.1", what);
-  checkPort(opts.port, what, false);
-  const signal = checkSignal(opts.signal, what);
-  signal?.throwIfAborted();
-  const remote = parseIp(hostname) ?? await resolveHost(hostname, what, signal);
+  const target = checkDialOptions(opts, what);
+  target.signal?.throwIfAborted();
+  const remote = parseIp(target.hostname) ?? await resolveHost(target.hostname, what, target.signal);
   const endpoint = await UtpEndpoint.bind({
     hostname: remote.family === 6 ? "::" : "0.0.0.0",
     port: 0,
     ...tuning,
   });
-  const driver = UtpEndpoint.driverOf(endpoint);
-  driver.markOwned();
+  // The endpoint is the connection's own: only the connection keeps the process alive.
+  const driver = driverOf(endpoint);
+  driver.release(endpoint);
   try {
-    return await dial(
-      driver,
-      { hostname: remote.text, port: opts.port!, signal, connectTimeout: opts.connectTimeout },
-      true,
-    );
+    return await dial(driver, { ...target, hostname: remote.text }, true);
   } catch (error) {
     driver.close();
     throw error;
@@ -120,15 +110,13 @@ export async function listen(options?: UtpListenOptions): Promise<UtpListener> {
   const tuning = checkTuning(opts, what);
   signal?.throwIfAborted();
   const endpoint = await UtpEndpoint.bind({ hostname, port, ...tuning });
-  const driver = UtpEndpoint.driverOf(endpoint);
-  driver.markOwned();
+  // The endpoint is the listener's own: the listener and its connections keep the process alive.
+  const driver = driverOf(endpoint);
+  driver.release(endpoint);
   const listener = new Listener(driver, admission, () => {
     if (driver.connectionCount === 0) driver.close();
     else driver.onIdle = () => driver.close();
   });
-  if (signal) {
-    if (signal.aborted) listener.close();
-    else signal.addEventListener("abort", () => listener.close(), { once: true });
-  }
+  closeOnAbort(signal, listener);
   return listener;
 }

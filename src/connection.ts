@@ -210,8 +210,7 @@ export class Connection implements UtpConnection, ConnectionEvents {
   }
 
   #abortConnect(error: UtpError): void {
-    this.#error = error;
-    this.close();
+    this.#terminate(error, "close");
   }
 
   get idleTimeout(): number {
@@ -240,23 +239,19 @@ export class Connection implements UtpConnection, ConnectionEvents {
   }
 
   ref(): void {
-    this.#driver.setRef(true);
+    this.#driver.setHolderRef(this, true);
   }
 
   unref(): void {
-    this.#driver.setRef(false);
+    this.#driver.setHolderRef(this, false);
   }
 
   onIdleTimeout(): void {
     if (this.#state !== "open" && this.#state !== "connecting") return;
-    const error = new UtpError(
-      `Connection timed out: no packet from the peer for ${this.#driver.idleTimeout} ms`,
-      "ETIMEDOUT",
+    this.#terminate(
+      new UtpError(`Connection timed out: no packet from the peer for ${this.#driver.idleTimeout} ms`, "ETIMEDOUT"),
+      "abort",
     );
-    this.#error ??= error;
-    this.#fail(error);
-    this.#state = "closing";
-    this.#driver.abortConnection(this.#id);
   }
 
   async closeWrite(): Promise<void> {
@@ -268,13 +263,7 @@ export class Connection implements UtpConnection, ConnectionEvents {
   }
 
   close(): void {
-    if (this.#state === "closing" || this.#state === "destroyed") return;
-    const wasConnecting = this.#state === "connecting";
-    this.#state = "closing";
-    this.#finishRead();
-    this.#failWrite(abortedError());
-    if (wasConnecting) this.#connectWaiter?.reject(this.#error ?? abortedError());
-    this.#driver.closeConnection(this.#id);
+    this.#terminate(undefined, "close");
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -315,56 +304,80 @@ export class Connection implements UtpConnection, ConnectionEvents {
   }
 
   onError(code: number): void {
-    if (this.#state === "closing" || this.#state === "destroyed") return;
-    const error = errorFromNative(code);
-    this.#error ??= error;
-    this.#fail(error);
     // libutp keeps a reset socket until it is closed: free it now.
-    this.#state = "closing";
-    this.#driver.closeConnection(this.#id);
+    this.#terminate(errorFromNative(code), "close");
   }
 
   onDestroyed(): void {
-    if (this.#state === "destroyed") return;
+    // Gone without an error: orderly if this side was closing or the peer's
+    // FIN had arrived; otherwise libutp dropped it under us.
     const graceful = this.#state === "closing" || this.#readDone;
-    this.#state = "destroyed";
-    if (!this.#error && !graceful) this.#error = new UtpError("Connection reset by the peer", "ECONNRESET");
-    if (this.#error && this.#error.code !== "ECONNABORTED") {
-      this.#fail(this.#error);
-      this.#rejectClosed(this.#error);
-    } else {
-      this.#finishRead();
-      this.#failWrite(abortedError());
-      this.#connectWaiter?.reject(this.#error ?? abortedError());
-      this.#resolveClosed();
-    }
-    this.#connectWaiter = undefined;
-    this.#onGone?.();
+    if (!graceful) this.#error ??= new UtpError("Connection reset by the peer", "ECONNRESET");
+    this.#settle();
   }
 
   onLinger(): void {
     // Everything we sent is delivered and our FIN acknowledged: for this side
     // the connection is over. The native socket still waits briefly for the
     // peer's FIN (in the background) before it goes away.
-    if (this.#state !== "closing") return;
+    if (this.#state !== "closing" || this.#error) return;
     this.#finishRead();
     this.#resolveClosed();
   }
 
   onEndpointClosed(): void {
-    if (this.#state === "destroyed") return;
-    const wasClosing = this.#state === "closing";
-    this.#state = "destroyed";
-    const error = this.#error ?? abortedError("Connection closed because its endpoint closed");
-    if (wasClosing) {
-      this.#finishRead();
-      this.#failWrite(error);
-      this.#resolveClosed();
+    const open = this.#state !== "closing";
+    if (open) this.#error ??= abortedError("Connection closed because its endpoint closed");
+    this.#settle(open);
+  }
+
+  // ---- the end of life: two transitions
+
+  /**
+   * Starts the end: called once by whatever ends the connection first (the
+   * application's close, a transport error, the idle timeout, a failed
+   * connect). With an error the streams and a pending connect fail with it;
+   * without, reading ends and writing is aborted. Then the native socket is
+   * closed (FIN handshake) or aborted (reset); `closed` settles when it is
+   * gone (see {@linkcode Connection.#settle}) or, for an orderly close, once
+   * everything is acknowledged.
+   */
+  #terminate(error: UtpError | undefined, native: "close" | "abort"): void {
+    if (this.#state === "closing" || this.#state === "destroyed") return;
+    if (error) {
+      this.#error ??= error;
+      this.#fail(this.#error);
     } else {
+      this.#finishRead();
+      this.#failWrite(abortedError());
+      this.#connectWaiter?.reject(this.#error ?? abortedError());
+      this.#connectWaiter = undefined;
+    }
+    this.#state = "closing";
+    if (native === "abort") this.#driver.abortConnection(this.#id);
+    else this.#driver.closeConnection(this.#id);
+  }
+
+  /**
+   * The native socket (or its whole endpoint) is gone: settle `closed` and
+   * release what the connection holds. It rejects with the connection's
+   * error, except this side's own `ECONNABORTED` (closing or aborting a
+   * connect), which resolves unless `abortedRejects` (the endpoint closed
+   * under an open connection).
+   */
+  #settle(abortedRejects = false): void {
+    if (this.#state === "destroyed") return;
+    this.#state = "destroyed";
+    const error = this.#error;
+    if (error && (error.code !== "ECONNABORTED" || abortedRejects)) {
       this.#fail(error);
       this.#rejectClosed(error);
+    } else {
+      this.#finishRead();
+      this.#failWrite(abortedError());
+      this.#connectWaiter?.reject(error ?? abortedError());
+      this.#resolveClosed();
     }
-    this.#connectWaiter?.reject(error);
     this.#connectWaiter = undefined;
     this.#onGone?.();
   }
@@ -456,8 +469,6 @@ export class Connection implements UtpConnection, ConnectionEvents {
 
   /** Both directions have ended: free the native socket once our FIN is acknowledged. */
   #release(): void {
-    if (this.#state !== "open") return;
-    this.#state = "closing";
-    this.#driver.closeConnection(this.#id);
+    if (this.#state === "open") this.#terminate(undefined, "close");
   }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { getRuntime } from "./runtime.ts";
-import { UtpEndpoint } from "./endpoint.ts";
+import { driverOf, type UtpEndpoint } from "./endpoint.ts";
 
 /** Native resources alive in this process. */
 export interface NativeCounts {
@@ -30,9 +30,9 @@ export interface NativeCounts {
  */
 export async function nativeCounts(endpoint?: UtpEndpoint): Promise<NativeCounts> {
   if (endpoint !== undefined) {
-    const driver = UtpEndpoint.driverOf(endpoint);
+    const driver = driverOf(endpoint);
     return { sockets: driver.liveSockets(), contexts: driver.closed ? 0 : 1 };
   }
   const { native } = await getRuntime();
-  return { sockets: native.liveSocketsTotal(), contexts: native.liveContexts() };
+  return { sockets: native.utps_live_sockets_total(), contexts: native.utps_live_contexts() };
 }

@@ -118,7 +118,25 @@ const PUNCH = new TextEncoder().encode("\x00utpstream-punch");
 /** Datagrams held for a slow `datagrams` reader before new ones are dropped. */
 const DATAGRAM_QUEUE = 256;
 
-let constructing: Driver | undefined;
+/** Only the module's own code may construct endpoints. */
+const CONSTRUCT = Symbol("UtpEndpoint");
+/** Each endpoint's driver, for the package's own modules (see {@linkcode driverOf}). */
+const drivers = new WeakMap<UtpEndpoint, Driver>();
+
+/**
+ * Internal: the driver of an endpoint, for this package's own modules
+ * (`connect()`, `listen()`, diagnostics). Not exported from `mod.ts`.
+ *
+ * @example Count an endpoint's native sockets
+ * ```ts ignore
+ * const sockets = driverOf(endpoint).liveSockets();
+ * ```
+ */
+export function driverOf(endpoint: UtpEndpoint): Driver {
+  const driver = drivers.get(endpoint);
+  if (!driver) throw new TypeError("Cannot use the endpoint: it is not a UtpEndpoint");
+  return driver;
+}
 
 /**
  * A bound UDP port carrying any number of µTP connections, both dialed and
@@ -138,9 +156,12 @@ export class UtpEndpoint implements AsyncDisposable {
   #datagrams: ReadableStream<UtpDatagram> | undefined;
   #droppedDatagrams = 0;
 
-  private constructor() {
-    if (!constructing) throw new TypeError("Cannot construct UtpEndpoint: use UtpEndpoint.bind()");
-    this.#driver = constructing;
+  private constructor(key: symbol, driver: Driver) {
+    if (key !== CONSTRUCT) throw new TypeError("Cannot construct UtpEndpoint: use UtpEndpoint.bind()");
+    this.#driver = driver;
+    drivers.set(this, driver);
+    // An endpoint the user bound keeps the process alive until closed or unreferenced.
+    driver.hold(this);
   }
 
   /**
@@ -178,12 +199,7 @@ export class UtpEndpoint implements AsyncDisposable {
       socketBufferBytes: bufferBytes,
       ...tuning,
     });
-    constructing = driver;
-    try {
-      return new UtpEndpoint();
-    } finally {
-      constructing = undefined;
-    }
+    return new UtpEndpoint(CONSTRUCT, driver);
   }
 
   /** The bound local address. */
@@ -232,13 +248,13 @@ export class UtpEndpoint implements AsyncDisposable {
           }
           controller.enqueue({ data, remoteAddr });
         };
-        this.#driver.onClosed = () => {
+        this.#driver.onClosed(() => {
           try {
             controller.close();
           } catch {
             // already closed
           }
-        };
+        });
       }
     }
     return this.#datagrams;
@@ -344,14 +360,21 @@ export class UtpEndpoint implements AsyncDisposable {
     });
   }
 
-  /** Keeps the process alive while the endpoint is open (the default). */
+  /**
+   * Keeps the process alive while the endpoint is open (the default). Its
+   * listener and connections keep it alive too, each until unreferenced.
+   */
   ref(): void {
-    this.#driver.setRef(true);
+    this.#driver.setHolderRef(this, true);
   }
 
-  /** Lets the process exit even though the endpoint is open. */
+  /**
+   * Lets the process exit even though the endpoint is open, unless a
+   * referenced listener or connection of it is. On Deno, an endpoint with
+   * nothing referenced reads its socket by polling every 2 ms from then on.
+   */
   unref(): void {
-    this.#driver.setRef(false);
+    this.#driver.setHolderRef(this, false);
   }
 
   /**
@@ -367,8 +390,8 @@ export class UtpEndpoint implements AsyncDisposable {
    * const conn = await endpoint.connect({ port: 6881, signal: AbortSignal.timeout(5000) });
    * ```
    */
-  connect(options: UtpDialOptions): Promise<UtpConnection> {
-    return dial(this.#driver, options, false);
+  async connect(options: UtpDialOptions): Promise<UtpConnection> {
+    return await dial(this.#driver, checkDialOptions(options), false);
   }
 
   /**
@@ -392,10 +415,7 @@ export class UtpEndpoint implements AsyncDisposable {
     if (this.#driver.acceptor) throw new TypeError("Cannot listen: the endpoint already has a listener");
     const listener = new Listener(this.#driver, checkAdmission(opts, what));
     this.#listener = listener;
-    if (signal) {
-      if (signal.aborted) listener.close();
-      else signal.addEventListener("abort", () => listener.close(), { once: true });
-    }
+    closeOnAbort(signal, listener);
     return listener;
   }
 
@@ -411,6 +431,7 @@ export class UtpEndpoint implements AsyncDisposable {
    */
   close(): Promise<void> {
     this.#listener?.close();
+    this.#driver.release(this);
     this.#driver.close();
     return Promise.resolve();
   }
@@ -420,20 +441,38 @@ export class UtpEndpoint implements AsyncDisposable {
     return this.close();
   }
 
-  /** Internal: the driver (for the module's own functions). */
-  static driverOf(endpoint: UtpEndpoint): Driver {
-    return endpoint.#driver;
-  }
 }
 
-/** Dials on a driver. With `owned`, the driver closes when the connection ends. */
-export async function dial(driver: Driver, options: UtpDialOptions, owned: boolean): Promise<UtpConnection> {
-  const what = "connect";
+/** Closes `listener` when `signal` aborts (at once if it already has). */
+export function closeOnAbort(signal: AbortSignal | undefined, listener: { close(): void }): void {
+  if (!signal) return;
+  if (signal.aborted) listener.close();
+  else signal.addEventListener("abort", () => listener.close(), { once: true });
+}
+
+/** Dial options after validation. */
+export interface DialTarget {
+  hostname: string;
+  port: number;
+  signal: AbortSignal | undefined;
+  connectTimeout: number;
+}
+
+/** Validates the options of a dial once (`connect()` and `endpoint.connect()`). */
+export function checkDialOptions(options: unknown, what = "connect"): DialTarget {
   const opts = checkOptions<UtpDialOptions>(options, what);
-  const hostname = checkHostname(opts.hostname ?? "127.0.0.1", what);
-  const port = checkPort(opts.port, what, false);
-  const signal = checkSignal(opts.signal, what);
-  const connectTimeout = checkTimeout(opts.connectTimeout, what);
+  return {
+    hostname: checkHostname(opts.hostname ?? "127.0.0.1", what),
+    port: checkPort(opts.port, what, false),
+    signal: checkSignal(opts.signal, what),
+    connectTimeout: checkTimeout(opts.connectTimeout, what),
+  };
+}
+
+/** Dials on a driver (options already validated). With `owned`, the driver closes when the connection ends. */
+export async function dial(driver: Driver, target: DialTarget, owned: boolean): Promise<UtpConnection> {
+  const what = "connect";
+  const { hostname, port, signal, connectTimeout } = target;
   signal?.throwIfAborted();
   if (driver.closed) throw new UtpError("Cannot connect: the endpoint is closed", "ECONNABORTED");
   const remote = socketAddress(driver, await resolveHost(hostname, what, signal), what);

@@ -7,7 +7,8 @@
 import type { UtpAddr } from "./addr.ts";
 import { checkOptions, checkSignal } from "./addr.ts";
 import { Connection, type UtpConnection } from "./connection.ts";
-import type { AcceptSink, Driver } from "./driver.ts";
+import type { Driver } from "./driver.ts";
+import type { AcceptSink } from "./incoming.ts";
 import { abortedError } from "./errors.ts";
 import type { IpAddress } from "./addr.ts";
 
@@ -102,6 +103,7 @@ export class Listener implements UtpListener, AcceptSink {
     this.#queueLimit = QUEUE_PER_BACKLOG * driver.backlog;
     driver.setAcceptor(this);
     driver.setInboundLimit(admission.maxConnections ?? 0);
+    driver.hold(this);
   }
 
   onIncoming(remote: UtpAddr, address: IpAddress, syn: Uint8Array): void {
@@ -204,6 +206,7 @@ export class Listener implements UtpListener, AcceptSink {
   #shut(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#driver.release(this);
     for (const conn of this.#queue.splice(0)) conn.close();
     const error = abortedError("Listener closed");
     for (const w of this.#waiters.splice(0)) w.reject(error);
@@ -223,11 +226,11 @@ export class Listener implements UtpListener, AcceptSink {
   }
 
   ref(): void {
-    this.#driver.setRef(true);
+    this.#driver.setHolderRef(this, true);
   }
 
   unref(): void {
-    this.#driver.setRef(false);
+    this.#driver.setHolderRef(this, false);
   }
 
   [Symbol.asyncDispose](): Promise<void> {

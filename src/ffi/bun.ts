@@ -9,21 +9,20 @@
  *
  * @module
  */
-import { type SymbolName, symbols } from "./symbols.ts";
-import type { ContextHandle, NativeApi } from "./native.ts";
-import { resolveLibraryPath } from "./library_path.ts";
+import { type NativeType, type SymbolName, symbols } from "./symbols.ts";
+import type { NativeApi, NativeFunctions } from "./native.ts";
+import { loadError, resolveLibraryPath } from "./library_path.ts";
 
-/** Bun's FFI type names for the Deno names used in the table. */
+/** Bun's FFI type names for the table's types. */
 const TYPE_MAP = {
   pointer: "ptr",
   buffer: "ptr",
   i32: "i32",
   u32: "u32",
   void: "void",
-} as const;
+} as const satisfies Record<NativeType, string>;
 
-type DenoType = keyof typeof TYPE_MAP;
-type BunType = (typeof TYPE_MAP)[DenoType];
+type BunType = (typeof TYPE_MAP)[NativeType];
 
 /** One symbol in `bun:ffi` notation. */
 export interface BunSymbol {
@@ -45,14 +44,14 @@ export function toBunSymbols(): Record<SymbolName, BunSymbol> {
   for (const name of Object.keys(symbols) as SymbolName[]) {
     const def = symbols[name];
     out[name] = {
-      args: (def.parameters as readonly DenoType[]).map((t) => translate(name, t)),
-      returns: translate(name, def.result as DenoType),
+      args: (def.parameters as readonly NativeType[]).map((t) => translate(name, t)),
+      returns: translate(name, def.result),
     };
   }
   return out;
 }
 
-function translate(name: string, type: DenoType): BunType {
+function translate(name: string, type: NativeType): BunType {
   const mapped = TYPE_MAP[type];
   if (mapped === undefined) throw new TypeError(`Cannot translate FFI type "${type}" of ${name} to bun:ffi`);
   return mapped;
@@ -82,45 +81,7 @@ export async function openBunLibrary(): Promise<NativeApi> {
   try {
     lib = ffi.dlopen(path, toBunSymbols());
   } catch (cause) {
-    throw new Error(
-      `Cannot load the native library "${path}": build it with "bash scripts/build.sh" or set UTP_LIBRARY`,
-      { cause },
-    );
+    throw loadError(path, cause);
   }
-  const s = lib.symbols as { [K in SymbolName]: (...args: unknown[]) => number };
-  const v = lib.symbols as { [K in SymbolName]: (...args: unknown[]) => void };
-  return {
-    path,
-    create: () => {
-      const p = s.utps_create();
-      return p === null || p === 0 ? null : p;
-    },
-    destroy: (ctx: ContextHandle) => v.utps_destroy(ctx),
-    setOption: (ctx, opt, value) => s.utps_set_option(ctx, opt, value),
-    getOption: (ctx, opt) => s.utps_get_option(ctx, opt),
-    findUdpFd: (family, port) => s.utps_find_udp_fd(family, port),
-    setSocketBuffers: (fd, bytes) => s.utps_set_socket_buffers(fd, bytes),
-    getSocketBuffer: (fd, which) => s.utps_get_socket_buffer(fd, which),
-    attachFd: (ctx, fd) => s.utps_attach_fd(ctx, fd),
-    input: (ctx, buf, len, family, addr, port) => s.utps_input(ctx, buf, len, family, addr, port),
-    drain: (ctx, max) => s.utps_drain(ctx, max),
-    endBatch: (ctx) => v.utps_end_batch(ctx),
-    tick: (ctx) => v.utps_tick(ctx),
-    connect: (ctx, family, addr, port) => s.utps_connect(ctx, family, addr, port),
-    write: (ctx, id, buf, len) => s.utps_write(ctx, id, buf, len),
-    consumed: (ctx, id, bytes) => s.utps_consumed(ctx, id, bytes),
-    shutdownWrite: (ctx, id) => s.utps_shutdown_write(ctx, id),
-    close: (ctx, id) => s.utps_close(ctx, id),
-    abort: (ctx, id) => s.utps_abort(ctx, id),
-    stats: (ctx, id, out) => s.utps_stats(ctx, id, out, out.byteLength),
-    allowOnce: (ctx, family, addr, port) => s.utps_allow_once(ctx, family, addr, port),
-    takeEvents: (ctx, out) => s.utps_take_events(ctx, out, out.byteLength),
-    takeDatagrams: (ctx, out) => s.utps_take_datagrams(ctx, out, out.byteLength),
-    sendDatagram: (ctx, buf, len, family, addr, port, hops) =>
-      s.utps_send_datagram(ctx, buf, len, family, addr, port, hops),
-    liveSockets: (ctx) => s.utps_live_sockets(ctx),
-    liveSocketsTotal: () => s.utps_live_sockets_total(),
-    liveContexts: () => s.utps_live_contexts(),
-    counters: (ctx, out) => s.utps_counters(ctx, out, out.byteLength),
-  };
+  return { path, ...(lib.symbols as unknown as NativeFunctions) };
 }

@@ -97,6 +97,14 @@ export const BUILD_FROM_SOURCE_HINT =
   `build it from source (needs cmake and a C++ compiler: clone the utpstream repository and run ` +
   `"bash scripts/build.sh", which prints the library's path) and point ${LIBRARY_ENV} or setLibraryPath() at it`;
 
+/** The error for a library file that exists (or was named) but cannot be opened; the same in every runtime. */
+export function loadError(path: string, cause: unknown): Error {
+  return new Error(
+    `Cannot load the native library "${path}": ${BUILD_FROM_SOURCE_HINT}`,
+    { cause },
+  );
+}
+
 /** The error for a platform without a prebuilt library. */
 export function unsupportedPlatformError(os: string, arch: string): Error {
   return new Error(

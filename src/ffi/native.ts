@@ -1,61 +1,41 @@
 // Copyright 2026 the utpstream authors. MIT license.
 /**
- * The runtime-neutral view of the native library. Each runtime backend
- * (`deno.ts`, `bun.ts`) turns the symbol table into this interface; all
- * protocol code above it is shared.
+ * The runtime-neutral view of the native library: the functions of the
+ * symbol table (`symbols.ts`) with JavaScript types, and the constants of the
+ * shim's wire format (`native/utps.h`; `tests/wire_format_test.ts` checks
+ * every one of them against the header).
  *
  * @module
  */
+import type { NativeType, SymbolName, symbols } from "./symbols.ts";
 
-/** An opaque handle to a native `utps_ctx`. */
-export type ContextHandle = unknown;
+/** An opaque handle to a native `utps_ctx` (a pointer in the runtime's own representation). */
+export type ContextHandle = { readonly __brand: "utps_ctx" };
 
-/** The native calls, one method per symbol of `native/utps.h`. */
-export interface NativeApi {
+/** The JavaScript type of a native parameter or result. */
+type JsType<T extends NativeType> = T extends "pointer" ? ContextHandle
+  : T extends "buffer" ? Uint8Array
+  : T extends "void" ? void
+  : number;
+
+type JsParameters<P extends readonly NativeType[]> = { -readonly [K in keyof P]: JsType<P[K]> };
+
+type JsFunction<S extends { parameters: readonly NativeType[]; result: NativeType }> = (
+  ...args: JsParameters<S["parameters"]>
+) => S["result"] extends "pointer" ? ContextHandle | null : JsType<S["result"]>;
+
+/** The native functions, typed from the symbol table: one method per C function, same name, same arguments. */
+export type NativeFunctions = { readonly [K in SymbolName]: JsFunction<(typeof symbols)[K]> };
+
+/** The loaded native library. */
+export interface NativeApi extends NativeFunctions {
   /** Path of the loaded library. */
   readonly path: string;
-  create(): ContextHandle | null;
-  destroy(ctx: ContextHandle): void;
-  setOption(ctx: ContextHandle, opt: number, value: number): number;
-  getOption(ctx: ContextHandle, opt: number): number;
-  findUdpFd(family: number, port: number): number;
-  setSocketBuffers(fd: number, bytes: number): number;
-  getSocketBuffer(fd: number, which: number): number;
-  attachFd(ctx: ContextHandle, fd: number): number;
-  input(
-    ctx: ContextHandle,
-    buf: Uint8Array,
-    len: number,
-    family: number,
-    addr: Uint8Array,
-    port: number,
-  ): number;
-  drain(ctx: ContextHandle, max: number): number;
-  endBatch(ctx: ContextHandle): void;
-  tick(ctx: ContextHandle): void;
-  connect(ctx: ContextHandle, family: number, addr: Uint8Array, port: number): number;
-  write(ctx: ContextHandle, id: number, buf: Uint8Array, len: number): number;
-  consumed(ctx: ContextHandle, id: number, bytes: number): number;
-  shutdownWrite(ctx: ContextHandle, id: number): number;
-  close(ctx: ContextHandle, id: number): number;
-  abort(ctx: ContextHandle, id: number): number;
-  stats(ctx: ContextHandle, id: number, out: Uint8Array): number;
-  allowOnce(ctx: ContextHandle, family: number, addr: Uint8Array, port: number): number;
-  takeEvents(ctx: ContextHandle, out: Uint8Array): number;
-  takeDatagrams(ctx: ContextHandle, out: Uint8Array): number;
-  sendDatagram(
-    ctx: ContextHandle,
-    buf: Uint8Array,
-    len: number,
-    family: number,
-    addr: Uint8Array,
-    port: number,
-    hops: number,
-  ): number;
-  liveSockets(ctx: ContextHandle): number;
-  liveSocketsTotal(): number;
-  liveContexts(): number;
-  counters(ctx: ContextHandle, out: Uint8Array): number;
+}
+
+/** Whether a pointer result is NULL, in any runtime's representation (null, 0, 0n). */
+export function isNull(pointer: unknown): boolean {
+  return pointer === null || pointer === undefined || pointer === 0 || pointer === 0n;
 }
 
 /** Event types written by the shim (`UTPS_EV_*`). */
@@ -72,13 +52,19 @@ export const Event = {
   LINGER: 10,
 } as const;
 
-/** Size of the statistics record written by `utps_stats`. */
-export const STATS_SIZE = 56;
+/** Error codes of ERROR records (`UTPS_ERR_*`, libutp's `UTP_E*`). */
+export const NativeError = {
+  CONNREFUSED: 0,
+  CONNRESET: 1,
+  TIMEDOUT: 2,
+} as const;
 
-/** Size of an event record header. */
+/** Size of an event record header (`UTPS_HEADER_SIZE`). */
 export const EVENT_HEADER_SIZE = 12;
-/** Size of an outgoing datagram record header. */
+/** Size of an outgoing datagram record header (`UTPS_DATAGRAM_HEADER_SIZE`). */
 export const DATAGRAM_HEADER_SIZE = 24;
+/** Address bytes at the start of ACCEPT, DATAGRAM and INCOMING payloads. */
+export const ADDRESS_SIZE = 16;
 
 /** Shim option ids (`UTPS_OPT_*`). */
 export const Option = {
@@ -96,3 +82,24 @@ export const Option = {
 
 /** What `utps_connect` returns when the context holds its most sockets (`UTPS_CONNECT_LIMIT`). */
 export const CONNECT_LIMIT = -2;
+
+/** Size of the statistics record written by `utps_stats` (`UTPS_STATS_SIZE`). */
+export const STATS_SIZE = 56;
+
+/** Byte offsets in the statistics record (little-endian; see `utps.h`). */
+export const StatsOffset = {
+  BYTES_RECEIVED: 0, // u64
+  BYTES_SENT: 8, // u64
+  PACKETS_RECEIVED: 16, // u32
+  PACKETS_SENT: 20,
+  RETRANSMITS: 24,
+  FAST_RETRANSMITS: 28,
+  DUPLICATES: 32,
+  MTU: 36,
+  OUR_DELAY: 40,
+  PEER_DELAY: 44,
+  UNREAD: 48,
+} as const;
+
+/** Size of the counters record written by `utps_counters` (`UTPS_COUNTERS_SIZE`). */
+export const COUNTERS_SIZE = 56;

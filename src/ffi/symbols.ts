@@ -1,50 +1,59 @@
 // Copyright 2026 the utpstream authors. MIT license.
 /**
  * The one table of native symbols: every function of the C shim
- * (`native/utps.h`) that JavaScript calls, in Deno's FFI notation. The Bun
- * backend translates this same table, so the two runtimes cannot drift.
+ * (`native/utps.h`) that JavaScript calls, with its C signature beside it.
+ * Each runtime's adapter (`deno.ts`, `bun.ts`) opens the library with this
+ * table translated to its FFI's notation and exposes the functions as they
+ * are, so {@linkcode NativeApi} (derived from the table below) is the C API
+ * itself: arguments in C order, lengths passed explicitly.
+ * `tests/wire_format_test.ts` checks this table against the prototypes in
+ * `utps.h`.
  *
  * @module
  */
 
+/** The argument and result types the shim uses. */
+export type NativeType = "pointer" | "buffer" | "i32" | "u32" | "void";
+
+/** One native function: its parameter types and its result type. */
+export interface NativeSymbol {
+  /** C parameter types, in order. `buffer` is a `uint8_t *` filled or read from a `Uint8Array`. */
+  readonly parameters: readonly NativeType[];
+  /** C result type. */
+  readonly result: NativeType;
+}
+
 /** The symbols of `libutpstream`, keyed by C name. */
 export const symbols = {
-  utps_create: { parameters: [], result: "pointer" }, // utps_ctx *(void)
-  utps_destroy: { parameters: ["pointer"], result: "void" }, // (utps_ctx *)
-  utps_set_option: { parameters: ["pointer", "i32", "i32"], result: "i32" }, // (ctx, opt, value)
-  utps_get_option: { parameters: ["pointer", "i32"], result: "i32" }, // (ctx, opt)
-  utps_find_udp_fd: { parameters: ["i32", "i32"], result: "i32" }, // (family, port) -> fd
-  utps_set_socket_buffers: { parameters: ["i32", "i32"], result: "i32" }, // (fd, bytes)
-  utps_get_socket_buffer: { parameters: ["i32", "i32"], result: "i32" }, // (fd, 0 rcv | 1 snd)
-  utps_attach_fd: { parameters: ["pointer", "i32"], result: "i32" }, // (ctx, fd)
-  utps_input: {
-    // (ctx, const uint8_t *buf, int len, int family, const uint8_t *addr, int port)
-    parameters: ["pointer", "buffer", "i32", "i32", "buffer", "i32"],
-    result: "i32",
-  },
-  utps_drain: { parameters: ["pointer", "i32"], result: "i32" }, // (ctx, max datagrams)
-  utps_end_batch: { parameters: ["pointer"], result: "void" }, // (ctx)
-  utps_tick: { parameters: ["pointer"], result: "void" }, // (ctx)
-  utps_connect: { parameters: ["pointer", "i32", "buffer", "i32"], result: "i32" }, // (ctx, family, addr, port) -> id
-  utps_write: { parameters: ["pointer", "u32", "buffer", "i32"], result: "i32" }, // (ctx, id, buf, len) -> accepted
-  utps_consumed: { parameters: ["pointer", "u32", "i32"], result: "i32" }, // (ctx, id, bytes)
-  utps_shutdown_write: { parameters: ["pointer", "u32"], result: "i32" }, // (ctx, id)
-  utps_close: { parameters: ["pointer", "u32"], result: "i32" }, // (ctx, id)
-  utps_abort: { parameters: ["pointer", "u32"], result: "i32" }, // (ctx, id): reset, no FIN
-  utps_stats: { parameters: ["pointer", "u32", "buffer", "i32"], result: "i32" }, // (ctx, id, out, cap)
-  utps_allow_once: { parameters: ["pointer", "i32", "buffer", "i32"], result: "i32" }, // (ctx, family, addr, port)
-  utps_take_events: { parameters: ["pointer", "buffer", "i32"], result: "i32" }, // (ctx, out, cap) -> bytes
-  utps_take_datagrams: { parameters: ["pointer", "buffer", "i32"], result: "i32" }, // (ctx, out, cap) -> bytes
-  utps_send_datagram: {
-    // (ctx, const uint8_t *buf, int len, int family, const uint8_t *addr, int port, int hops) -> 0, -1, -2 (hops unsupported)
-    parameters: ["pointer", "buffer", "i32", "i32", "buffer", "i32", "i32"],
-    result: "i32",
-  },
-  utps_live_sockets: { parameters: ["pointer"], result: "i32" }, // (ctx)
-  utps_live_sockets_total: { parameters: [], result: "i32" }, // (void)
-  utps_live_contexts: { parameters: [], result: "i32" }, // (void)
-  utps_counters: { parameters: ["pointer", "buffer", "i32"], result: "i32" }, // (ctx, out, cap)
-} as const satisfies Deno.ForeignLibraryInterface;
+  utps_create: { parameters: [], result: "pointer" }, // utps_ctx *utps_create(void)
+  utps_destroy: { parameters: ["pointer"], result: "void" }, // void utps_destroy(utps_ctx *ctx)
+  utps_set_option: { parameters: ["pointer", "i32", "i32"], result: "i32" }, // int (ctx, int opt, int value)
+  utps_get_option: { parameters: ["pointer", "i32"], result: "i32" }, // int (ctx, int opt)
+  utps_find_udp_fd: { parameters: ["i32", "i32"], result: "i32" }, // int (int family, int port) -> fd or -1
+  utps_set_socket_buffers: { parameters: ["i32", "i32"], result: "i32" }, // int (int fd, int bytes) -> rcvbuf
+  utps_attach_fd: { parameters: ["pointer", "i32"], result: "i32" }, // int (ctx, int fd)
+  // int (ctx, const uint8_t *buf, int len, int family, const uint8_t *addr, int port)
+  utps_input: { parameters: ["pointer", "buffer", "i32", "i32", "buffer", "i32"], result: "i32" },
+  utps_drain: { parameters: ["pointer", "i32"], result: "i32" }, // int (ctx, int max_datagrams)
+  utps_end_batch: { parameters: ["pointer"], result: "void" }, // void (ctx)
+  utps_tick: { parameters: ["pointer"], result: "void" }, // void (ctx)
+  utps_connect: { parameters: ["pointer", "i32", "buffer", "i32"], result: "i32" }, // int32_t (ctx, family, addr, port)
+  utps_write: { parameters: ["pointer", "u32", "buffer", "i32"], result: "i32" }, // int (ctx, uint32_t id, buf, len)
+  utps_consumed: { parameters: ["pointer", "u32", "i32"], result: "i32" }, // int (ctx, uint32_t id, int bytes)
+  utps_shutdown_write: { parameters: ["pointer", "u32"], result: "i32" }, // int (ctx, uint32_t id)
+  utps_close: { parameters: ["pointer", "u32"], result: "i32" }, // int (ctx, uint32_t id)
+  utps_abort: { parameters: ["pointer", "u32"], result: "i32" }, // int (ctx, uint32_t id)
+  utps_stats: { parameters: ["pointer", "u32", "buffer", "i32"], result: "i32" }, // int (ctx, id, uint8_t *out, int cap)
+  utps_allow_once: { parameters: ["pointer", "i32", "buffer", "i32"], result: "i32" }, // int (ctx, family, addr, port)
+  utps_take_events: { parameters: ["pointer", "buffer", "i32"], result: "i32" }, // int (ctx, uint8_t *out, int cap)
+  utps_take_datagrams: { parameters: ["pointer", "buffer", "i32"], result: "i32" }, // int (ctx, uint8_t *out, int cap)
+  // int (ctx, const uint8_t *buf, int len, int family, const uint8_t *addr, int port, int hops)
+  utps_send_datagram: { parameters: ["pointer", "buffer", "i32", "i32", "buffer", "i32", "i32"], result: "i32" },
+  utps_live_sockets: { parameters: ["pointer"], result: "i32" }, // int (ctx)
+  utps_live_sockets_total: { parameters: [], result: "i32" }, // int (void)
+  utps_live_contexts: { parameters: [], result: "i32" }, // int (void)
+  utps_counters: { parameters: ["pointer", "buffer", "i32"], result: "i32" }, // int (ctx, uint8_t *out, int cap)
+} as const satisfies Record<string, NativeSymbol>;
 
 /** Names of the native functions. */
 export type SymbolName = keyof typeof symbols;
