@@ -95,13 +95,29 @@ enum {
 	UTPS_DATAGRAM_HEADER_SIZE = 24,
 };
 
-/* Per-connection statistics written by utps_stats (UTPS_STATS_SIZE bytes,
- * little-endian): u64 bytes received, u64 bytes sent, u32 packets received,
- * u32 packets sent, u32 retransmits, u32 fast retransmits, u32 duplicate
- * packets received, u32 MTU guess, u32 our delay (us), u32 peer delay (us),
- * u32 unread bytes, u32 reserved. */
+/* Per-connection statistics written by utps_stats: UTPS_STATS_SIZE bytes,
+ * little-endian, at these offsets (u64 for the byte counts, u32 otherwise;
+ * delays in microseconds; the last 4 bytes are reserved). */
 enum {
+	UTPS_STATS_BYTES_RECEIVED = 0,
+	UTPS_STATS_BYTES_SENT = 8,
+	UTPS_STATS_PACKETS_RECEIVED = 16,
+	UTPS_STATS_PACKETS_SENT = 20,
+	UTPS_STATS_RETRANSMITS = 24,
+	UTPS_STATS_FAST_RETRANSMITS = 28,
+	UTPS_STATS_DUPLICATES = 32,
+	UTPS_STATS_MTU = 36,
+	UTPS_STATS_OUR_DELAY = 40,
+	UTPS_STATS_PEER_DELAY = 44,
+	UTPS_STATS_UNREAD = 48,
 	UTPS_STATS_SIZE = 56,
+};
+
+/* Endpoint counters written by utps_counters: UTPS_COUNTERS_SIZE bytes, u64
+ * little-endian each: datagrams received, datagrams sent, datagrams dropped
+ * on send, foreign (non-µTP) datagrams, truncated datagrams, syscalls. */
+enum {
+	UTPS_COUNTERS_SIZE = 48,
 };
 
 UTPS_EXPORT utps_ctx *utps_create(void);

@@ -262,10 +262,14 @@ export class Driver {
       this.setRefusing(false);
     }
     this.#router.setAcceptor(acceptor);
+    // Half-open handshakes need the tick (SYN-ACK re-sends, expiry) even
+    // before the first connection is accepted.
+    if (acceptor) this.#startTimer();
   }
 
   /** Routes the next incoming connection from `remote` to `onAccept` (see {@linkcode IncomingRouter.expect}). */
   expect(remote: UtpAddr, onAccept: (id: number) => void): () => void {
+    this.#startTimer();
     return this.#router.expect(remote, onAccept);
   }
 
@@ -443,6 +447,16 @@ export class Driver {
 
   #tick = (): void => {
     if (this.#closed) return;
+    // Nothing left that needs time: no connection, no native socket (half-open
+    // or lingering), no listener. The next connection or listener restarts it.
+    const router = this.#router;
+    if (
+      this.#records.size === 0 && !router.acceptor && !router.expecting &&
+      this.native.utps_live_sockets(this.ctx) === 0
+    ) {
+      this.#stopTimer();
+      return;
+    }
     this.native.utps_tick(this.ctx);
     this.#afterCall();
     // Every waiting writer retries (or sees its error) at least once a tick.
@@ -525,10 +539,7 @@ export class Driver {
     if (record) this.release(record.events);
     record?.events.onDestroyed();
     record?.writer?.();
-    if (this.#records.size === 0) {
-      this.#stopTimer();
-      this.#onIdle?.();
-    }
+    if (this.#records.size === 0) this.#onIdle?.();
   }
 
   #sink: EventSink = {

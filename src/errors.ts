@@ -5,6 +5,8 @@
  * @module
  */
 
+import { NativeError } from "./ffi/native.ts";
+
 /**
  * Why a µTP connection failed.
  *
@@ -53,7 +55,12 @@ export class UtpError extends Error {
   }
 }
 
-const NATIVE_CODES: readonly UtpErrorCode[] = ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT"];
+/** The error of each native code (`UTPS_ERR_*`, see `NativeError`). */
+const NATIVE_CODES: Readonly<Record<number, UtpErrorCode>> = {
+  [NativeError.CONNREFUSED]: "ECONNREFUSED",
+  [NativeError.CONNRESET]: "ECONNRESET",
+  [NativeError.TIMEDOUT]: "ETIMEDOUT",
+};
 const MESSAGES: Record<UtpErrorCode, string> = {
   ECONNREFUSED: "Connection refused by the peer",
   ECONNRESET: "Connection reset by the peer",

@@ -56,6 +56,11 @@ export class IncomingRouter {
     return this.#acceptor;
   }
 
+  /** Whether a punch expects a peer's SYN. */
+  get expecting(): boolean {
+    return this.#expected.size > 0;
+  }
+
   /** Sets or removes the listener. */
   setAcceptor(acceptor: AcceptSink | undefined): void {
     this.#acceptor = acceptor;

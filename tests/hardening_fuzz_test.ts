@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { connect, UtpEndpoint } from "../mod.ts";
 import { nativeCounts } from "../src/diagnostics.ts";
+import { Defaults } from "../src/ffi/native.ts";
 import { pattern, readAll, within } from "./_helpers.ts";
 import { buildPacket, RawPeer, ST_DATA, ST_FIN, ST_RESET, ST_STATE, ST_SYN } from "./_crafted.ts";
 
@@ -122,11 +123,12 @@ test("100,000 hostile datagrams at a busy listener: no crash, no hang, bounded m
   console.log(
     `hostile: ${sent} datagrams in ${fuzzMs} ms; RSS ${(rssBefore / 2 ** 20).toFixed(1)} -> ${
       (rssAfter / 2 ** 20).toFixed(1)
-    } MiB; live native sockets on the listener: ${counts.sockets} (half-open bound 128 + 2 transfers)`,
+    } MiB; live native sockets on the listener: ${counts.sockets} (half-open bound ${Defaults.BACKLOG} + 2 transfers)`,
   );
   assert.equal(sent, DATAGRAMS);
   // Half-open connections made by hostile SYNs are bounded by the backlog.
-  assert.ok(counts.sockets <= 128 + 2, `live sockets ${counts.sockets}`);
+  assert.ok(counts.sockets <= Defaults.BACKLOG + 2, `live sockets ${counts.sockets}`);
+  assert.equal(endpoint.closed, false, "the hostile traffic closed the endpoint");
   assert.ok(
     rssAfter - rssBefore < 256 * 2 ** 20,
     `RSS grew ${((rssAfter - rssBefore) / 2 ** 20).toFixed(1)} MiB`,

@@ -9,7 +9,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { connect, listen } from "../mod.ts";
+import { connect, listen, UtpEndpoint } from "../mod.ts";
+import { nativeCounts } from "../src/diagnostics.ts";
+import { buildPacket, RawPeer, ST_STATE, ST_SYN } from "./_crafted.ts";
 import { type Direction, type Drop, DropRelay } from "./_drop_relay.ts";
 import { pattern, readAll, within } from "./_helpers.ts";
 
@@ -90,4 +92,32 @@ test(`setup survives the loss of any two of the first ${FIRST} datagrams each wa
 
 test("control: the same exchange with nothing dropped", async () => {
   await exchange([]);
+});
+
+test("a listener with no connection yet re-sends its SYN-ACK, then expires the half-open socket", async () => {
+  await using endpoint = await UtpEndpoint.bind({ hostname: "127.0.0.1" });
+  await using _listener = endpoint.listen();
+  const peer = await RawPeer.open();
+  try {
+    // A SYN whose sender never answers: the SYN-ACK comes, then comes again.
+    await peer.send(buildPacket({ type: ST_SYN, connId: 0x2222, seq: 9, ack: 0 }), endpoint.addr.port);
+    const first = await peer.next((p) => p.type === ST_STATE && p.ack === 9, 3000);
+    assert.ok(first, "no SYN-ACK");
+    const again = await peer.next(
+      (p) => p.type === ST_STATE && p.ack === 9,
+      4000,
+      peer.received.indexOf(first) + 1,
+    );
+    assert.ok(again, "the SYN-ACK was not re-sent");
+    assert.equal(again.seq, first.seq, "the same SYN-ACK");
+    assert.equal((await nativeCounts(endpoint)).sockets, 1);
+    // It expires 7 s after the SYN (500 ms checks): bounded poll.
+    const end = performance.now() + 10_000;
+    while (performance.now() < end && (await nativeCounts(endpoint)).sockets > 0) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal((await nativeCounts(endpoint)).sockets, 0, "the half-open socket never expired");
+  } finally {
+    peer.close();
+  }
 });

@@ -102,4 +102,10 @@ export const StatsOffset = {
 } as const;
 
 /** Size of the counters record written by `utps_counters` (`UTPS_COUNTERS_SIZE`). */
-export const COUNTERS_SIZE = 56;
+export const COUNTERS_SIZE = 48;
+
+/** Defaults of the shim's limits (`UTPS_DEFAULT_*`). */
+export const Defaults = {
+  BACKLOG: 1024,
+  MAX_SOCKETS: 65536,
+} as const;

@@ -50,8 +50,6 @@ class BunDatagramSocket implements DatagramSocket {
   #socket: BunUdpSocket;
   #closed = false;
   #handler: DatagramHandler | undefined;
-  #onError: ((error: unknown) => void) | undefined;
-  #consecutiveErrors = 0;
   #onBatchEnd: BatchEndHandler | undefined;
   #batchScheduled = false;
   // Outgoing datagrams: flattened (data, port, address) triples.
@@ -69,7 +67,6 @@ class BunDatagramSocket implements DatagramSocket {
   receive(data: Uint8Array, port: number, address: string): void {
     const handler = this.#handler;
     if (this.#closed || handler === undefined) return;
-    this.#consecutiveErrors = 0;
     handler(data, address, port);
     if (!this.#batchScheduled && this.#onBatchEnd !== undefined) {
       this.#batchScheduled = true;
@@ -82,17 +79,23 @@ class BunDatagramSocket implements DatagramSocket {
     if (!this.#closed) this.#onBatchEnd?.();
   };
 
-  /** Called by Bun for socket errors. */
-  fail(error: unknown): void {
-    if (this.#closed) return;
-    // ICMP errors (e.g. ECONNREFUSED after a peer's port closed) surface
-    // here; the socket still works. Give up only if it is really broken.
-    if (++this.#consecutiveErrors > 100) this.#onError?.(error);
+  /**
+   * Called by Bun for socket errors. These are ICMP reports about datagrams
+   * we sent (a port that was closed, an unreachable host), which an
+   * unconnected UDP socket survives; Bun passes no error object to tell them
+   * apart. The socket is never given up because of them: a peer could
+   * otherwise make it send to closed ports (SYN-ACKs to spoofed SYNs) and so
+   * close the endpoint. They are counted (`errors`).
+   */
+  fail(_error: unknown): void {
+    if (!this.#closed) this.errors++;
   }
 
-  start(handler: DatagramHandler, onError: (error: unknown) => void, onBatchEnd?: BatchEndHandler): void {
+  /** ICMP errors reported for this socket. */
+  errors = 0;
+
+  start(handler: DatagramHandler, _onError: (error: unknown) => void, onBatchEnd?: BatchEndHandler): void {
     this.#handler = handler;
-    this.#onError = onError;
     this.#onBatchEnd = onBatchEnd;
   }
 
@@ -142,7 +145,6 @@ class BunDatagramSocket implements DatagramSocket {
     if (this.#closed) return;
     this.#closed = true;
     this.#handler = undefined;
-    this.#onError = undefined;
     this.#onBatchEnd = undefined;
     this.#flush();
     try {
