@@ -8,7 +8,7 @@
  * and `--allow-env` to locate the native library).
  *
  * @example Echo over loopback
- * ```ts ignore
+ * ```ts
  * import { connect, listen } from "@utp/stream";
  * await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
  * (async () => {

@@ -9,7 +9,7 @@
  * The address of one end of a µTP connection, shaped like `Deno.NetAddr`.
  *
  * @example Printing where a listener listens
- * ```ts ignore
+ * ```ts
  * import { listen } from "@utp/stream";
  * await using listener = await listen({ port: 0 });
  * const { hostname, port } = listener.addr;

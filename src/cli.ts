@@ -229,7 +229,7 @@ async function pumpOut(conn: UtpConnection, file: string | undefined, progress: 
  * @returns The exit code (see {@linkcode ExitCode}).
  *
  * @example Receive one file
- * ```ts ignore
+ * ```ts
  * import { main } from "@utp/stream/cli";
  * const code = await main(["-l", "-p", "9000", "-o", "received.bin"]);
  * ```

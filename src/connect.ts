@@ -46,7 +46,7 @@ export interface UtpListenOptions extends UtpAdmissionOptions, UtpTuningOptions 
  * @returns The connection, once the handshake completes.
  *
  * @example Send a greeting
- * ```ts ignore
+ * ```ts
  * import { connect } from "@utp/stream";
  * await using conn = await connect({ hostname: "127.0.0.1", port: 6881, signal: AbortSignal.timeout(5000) });
  * const writer = conn.writable.getWriter();
@@ -94,7 +94,7 @@ export async function connect(options: UtpConnectOptions): Promise<UtpConnection
  * @returns The listener.
  *
  * @example An echo server
- * ```ts ignore
+ * ```ts
  * import { listen } from "@utp/stream";
  * await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
  * for await (const conn of listener) conn.readable.pipeTo(conn.writable).catch(() => {});

@@ -12,7 +12,7 @@ import { abortedError, errorFromNative, UtpError } from "./errors.ts";
  * One µTP connection: a reliable, ordered byte stream in each direction.
  *
  * @example Echo everything back
- * ```ts ignore
+ * ```ts
  * import { listen } from "@utp/stream";
  * await using listener = await listen({ port: 0 });
  * for await (const conn of listener) {
@@ -53,10 +53,11 @@ export interface UtpConnection extends AsyncDisposable {
  * Counters of one connection, from libutp.
  *
  * @example Watch retransmissions
- * ```ts ignore
+ * ```ts
  * import { connect } from "@utp/stream";
  * await using conn = await connect({ port: 6881 });
- * const { retransmits, rttMicros } = conn.stats();
+ * const { retransmits, delayMicros } = conn.stats();
+console.log(`${retransmits} retransmits, ${delayMicros} µs of queueing delay`);
  * ```
  */
 export interface UtpConnectionStats {

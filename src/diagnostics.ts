@@ -23,7 +23,7 @@ export interface NativeCounts {
  * @returns Live sockets and contexts.
  *
  * @example Check for leaks
- * ```ts ignore
+ * ```ts
  * import { nativeCounts } from "@utp/stream/diagnostics";
  * console.log(await nativeCounts());
  * ```

@@ -70,7 +70,7 @@ export interface UtpEndpointListenOptions extends UtpAdmissionOptions {
  * tracker or hole-punching traffic).
  *
  * @example Answer pings beside µTP traffic
- * ```ts ignore
+ * ```ts
  * import { UtpEndpoint } from "@utp/stream";
  * await using endpoint = await UtpEndpoint.bind({ port: 6881 });
  * for await (const { data, remoteAddr } of endpoint.datagrams) {
@@ -128,8 +128,10 @@ const drivers = new WeakMap<UtpEndpoint, Driver>();
  * (`connect()`, `listen()`, diagnostics). Not exported from `mod.ts`.
  *
  * @example Count an endpoint's native sockets
- * ```ts ignore
- * const sockets = driverOf(endpoint).liveSockets();
+ * ```ts
+ * import { driverOf, UtpEndpoint } from "./endpoint.ts";
+ * await using endpoint = await UtpEndpoint.bind({ hostname: "127.0.0.1" });
+ * console.log(driverOf(endpoint).liveSockets()); // 0
  * ```
  */
 export function driverOf(endpoint: UtpEndpoint): Driver {
@@ -143,7 +145,7 @@ export function driverOf(endpoint: UtpEndpoint): Driver {
  * accepted: what BitTorrent clients and hole punching need.
  *
  * @example Listen and dial from one port
- * ```ts ignore
+ * ```ts
  * import { UtpEndpoint } from "@utp/stream";
  * await using endpoint = await UtpEndpoint.bind({ hostname: "127.0.0.1", port: 0 });
  * const listener = endpoint.listen();
@@ -171,7 +173,7 @@ export class UtpEndpoint implements AsyncDisposable {
    * @returns The bound endpoint.
    *
    * @example Bind to an ephemeral port
-   * ```ts ignore
+   * ```ts
    * import { UtpEndpoint } from "@utp/stream";
    * const endpoint = await UtpEndpoint.bind({ port: 0 });
    * console.log(endpoint.addr.port);
@@ -273,7 +275,7 @@ export class UtpEndpoint implements AsyncDisposable {
    * @param target Receiver's hostname (or IP) and port.
    *
    * @example Send a hole-punching ping
-   * ```ts ignore
+   * ```ts
    * import { UtpEndpoint } from "@utp/stream";
    * await using endpoint = await UtpEndpoint.bind();
    * await endpoint.send(new TextEncoder().encode("ping"), { hostname: "127.0.0.1", port: 6881 });
@@ -304,7 +306,7 @@ export class UtpEndpoint implements AsyncDisposable {
    * @returns The connection; both sides get the same one.
    *
    * @example Both peers run this, each with the other's address
-   * ```ts ignore
+   * ```ts
    * import { UtpEndpoint } from "@utp/stream";
    * await using endpoint = await UtpEndpoint.bind({ port: 40000 });
    * const conn = await endpoint.punch({ hostname: "203.0.113.7", port: 40001, role: "dial" });
@@ -384,7 +386,7 @@ export class UtpEndpoint implements AsyncDisposable {
    * @returns The connection, once the handshake completes.
    *
    * @example Dial with a deadline
-   * ```ts ignore
+   * ```ts
    * import { UtpEndpoint } from "@utp/stream";
    * await using endpoint = await UtpEndpoint.bind();
    * const conn = await endpoint.connect({ port: 6881, signal: AbortSignal.timeout(5000) });
@@ -401,7 +403,7 @@ export class UtpEndpoint implements AsyncDisposable {
    * @returns The listener.
    *
    * @example Accept one connection
-   * ```ts ignore
+   * ```ts
    * import { UtpEndpoint } from "@utp/stream";
    * await using endpoint = await UtpEndpoint.bind({ port: 6881 });
    * const conn = await endpoint.listen().accept();
@@ -423,7 +425,7 @@ export class UtpEndpoint implements AsyncDisposable {
    * Closes the listener and every connection, then the socket.
    *
    * @example Close explicitly
-   * ```ts ignore
+   * ```ts
    * import { UtpEndpoint } from "@utp/stream";
    * const endpoint = await UtpEndpoint.bind();
    * await endpoint.close();

@@ -25,7 +25,7 @@ export type UtpErrorCode = "ECONNREFUSED" | "ECONNRESET" | "ETIMEDOUT" | "ECONNA
  * arguments throw `TypeError` or `RangeError` instead.
  *
  * @example Telling a timeout from a reset
- * ```ts ignore
+ * ```ts
  * import { connect, UtpError } from "@utp/stream";
  * try {
  *   await connect({ hostname: "127.0.0.1", port: 9 });

@@ -37,9 +37,18 @@ const keyOf = (remote: UtpAddr) => `${remote.hostname}|${remote.port}`;
  * Routes accepted connections and held SYNs.
  *
  * @example Route a punched connection
- * ```ts ignore
- * // Internal: the driver owns one router; `punch()` calls expect().
- * const cancel = router.expect(remote, (id) => adopt(id));
+ * ```ts
+ * import { IncomingRouter } from "./incoming.ts";
+ * const router = new IncomingRouter({
+ *   configure: (accepting, screening) => console.log({ accepting, screening }),
+ *   admit: () => {},
+ *   refuse: (id) => console.log("refused", id),
+ * });
+ * const peer = { transport: "utp", hostname: "10.0.0.2", port: 6881 } as const;
+ * const cancel = router.expect(peer, (id) => console.log("punched", id));
+ * router.accepted(7, peer); // punched 7
+ * router.accepted(8, peer); // refused 8: no listener, nothing expected any more
+ * cancel();
  * ```
  */
 export class IncomingRouter {

@@ -45,7 +45,7 @@ export interface UtpAcceptOptions {
  * iteration ends when the listener closes.
  *
  * @example Serve every connection
- * ```ts ignore
+ * ```ts
  * import { listen } from "@utp/stream";
  * await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
  * for await (const conn of listener) {

@@ -20,7 +20,7 @@
  * | `maxSockets` | 65 536 | 1 – 1 048 575 |
  *
  * @example A small receive window and an idle timeout
- * ```ts ignore
+ * ```ts
  * import { UtpEndpoint } from "@utp/stream";
  * await using endpoint = await UtpEndpoint.bind({ receiveWindowBytes: 256 * 1024, idleTimeout: 30_000 });
  * ```

@@ -26,7 +26,7 @@ let explicitPath: string | undefined;
  * @param path Path of `libutpstream.so`, `libutpstream.dylib` or `utpstream.dll`.
  *
  * @example Use a library built from source
- * ```ts ignore
+ * ```ts
  * import { listen, setLibraryPath } from "@utp/stream";
  * setLibraryPath("/opt/utpstream/libutpstream.so");
  * await using listener = await listen({ port: 0 });

@@ -20,6 +20,7 @@ const SEND_BATCH = 32;
  *
  * @example Flush after each batch of native calls
  * ```ts ignore
+ * // Not checked: it needs a loaded native library, a context and a bound socket (see Driver).
  * const sender = new RuntimeSender(native, ctx, socket, () => closed);
  * sender.flush();
  * ```
