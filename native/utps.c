@@ -8,23 +8,14 @@
 #endif
 
 #include "utps.h"
+#include "udp_io.h" /* the platform's socket calls; also its socket headers */
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#ifdef _WIN32
-#include <winsock2.h>
-#include <ws2tcpip.h>
-#else
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-#include <unistd.h>
+#ifndef _WIN32
+#include <unistd.h> /* getpid */
 #endif
 
 #ifdef __linux__
@@ -345,51 +336,15 @@ static void event_read(utps_ctx *ctx, uint32_t id, const uint8_t *data, size_t l
 /* --------------------------------------------------------------- sending */
 
 static void tx_flush(utps_ctx *ctx) {
-#ifndef _WIN32
 	if (ctx->ntx == 0) return;
 	int n = ctx->ntx;
-	int done = 0;
-#ifdef __linux__
-	struct mmsghdr msgs[TX_BATCH];
-	struct iovec iov[TX_BATCH];
-	memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)n);
-	for (int i = 0; i < n; i++) {
-		iov[i].iov_base = ctx->txbuf + (size_t)i * TX_SLOT_BYTES;
-		iov[i].iov_len = ctx->txlen[i];
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-		msgs[i].msg_hdr.msg_name = &ctx->txaddr[i];
-		msgs[i].msg_hdr.msg_namelen = ctx->txaddrlen[i];
-	}
-	while (done < n) {
-		int r = sendmmsg(ctx->fd, msgs + done, (unsigned)(n - done), MSG_DONTWAIT);
-		ctx->c_syscalls++;
-		if (r < 0) {
-			if (errno == EINTR) continue;
-			/* EAGAIN or a transient error: drop the rest, µTP resends. A
-			 * datagram-specific error (e.g. EMSGSIZE) skips one. */
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
-			ctx->c_tx_dropped++;
-			done++;
-			continue;
-		}
-		done += r;
-		ctx->c_tx_datagrams += (uint64_t)r;
-	}
-#else
-	for (; done < n; done++) {
-		ssize_t r = sendto(ctx->fd, ctx->txbuf + (size_t)done * TX_SLOT_BYTES, ctx->txlen[done], 0,
-		                   (struct sockaddr *)&ctx->txaddr[done], ctx->txaddrlen[done]);
-		ctx->c_syscalls++;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) break;
-		if (r >= 0) ctx->c_tx_datagrams++;
-	}
-#endif
-	ctx->c_tx_dropped += (uint64_t)(n - done);
 	ctx->ntx = 0;
-#else
-	ctx->ntx = 0;
-#endif
+	/* Datagrams not sent (the socket's buffer was full, or one failed on its
+	 * own) are dropped and counted: µTP resends. */
+	int sent = udp_io_send_batch(ctx->fd, ctx->txbuf, TX_SLOT_BYTES, ctx->txlen, ctx->txaddr, ctx->txaddrlen, n,
+	                             &ctx->c_syscalls);
+	ctx->c_tx_datagrams += (uint64_t)sent;
+	ctx->c_tx_dropped += (uint64_t)(n - sent);
 }
 
 static void tx_queue_runtime(utps_ctx *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to) {
@@ -681,9 +636,7 @@ UTPS_EXPORT void utps_destroy(utps_ctx *ctx) {
 	}
 	utp_destroy(ctx->utp);
 	tx_flush(ctx);
-#ifndef _WIN32
-	if (ctx->fd >= 0) close(ctx->fd);
-#endif
+	udp_io_close(ctx->fd);
 	free(ctx->slots);
 	free(ctx->events.data);
 	free(ctx->datagrams.data);
@@ -764,79 +717,30 @@ UTPS_EXPORT int utps_get_option(utps_ctx *ctx, int opt) {
 	return -1;
 }
 
-UTPS_EXPORT int utps_find_udp_fd(int family, int port) {
-#ifdef _WIN32
-	(void)family;
-	(void)port;
-	return -1;
-#else
-	struct rlimit rl;
-	int max = 4096;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 65536) max = (int)rl.rlim_cur;
-	if (max < 4096) max = 4096;
-	/* Highest descriptor first: the socket just created is usually the newest. */
-	for (int fd = max - 1; fd >= 0; fd--) {
-		if (fcntl(fd, F_GETFD) == -1) continue;
-		int type = 0;
-		socklen_t tl = sizeof type;
-		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_DGRAM) continue;
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof ss;
-		if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) continue;
-		uint8_t f;
-		uint16_t p;
-		uint8_t a[16];
-		if (from_sockaddr((struct sockaddr *)&ss, &f, &p, a) != 0) continue;
-		if (f == family && p == port) return fd;
-	}
-	return -1;
-#endif
+UTPS_EXPORT int utps_find_udp_fd(int family, const uint8_t *addr, int port) {
+	return udp_io_find_fd(family, addr, port);
 }
 
 UTPS_EXPORT int utps_set_socket_buffers(int fd, int bytes) {
-#ifdef _WIN32
-	(void)fd;
-	(void)bytes;
-	return -1;
-#else
-	if (fd < 0 || bytes <= 0) return -1;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
-	return utps_get_socket_buffer(fd, 0);
-#endif
+	return udp_io_set_buffers(fd, bytes);
 }
 
 /* which: 0 = receive buffer, 1 = send buffer. Returns the kernel's value. */
 UTPS_EXPORT int utps_get_socket_buffer(int fd, int which) {
-#ifdef _WIN32
-	(void)fd;
-	(void)which;
-	return -1;
-#else
-	int v = 0;
-	socklen_t l = sizeof v;
-	if (getsockopt(fd, SOL_SOCKET, which ? SO_SNDBUF : SO_RCVBUF, &v, &l) != 0) return -errno;
-	return v;
-#endif
+	return udp_io_get_buffer(fd, which);
 }
 
 UTPS_EXPORT int utps_attach_fd(utps_ctx *ctx, int fd) {
-#ifdef _WIN32
-	(void)ctx;
-	(void)fd;
-	return -1;
-#else
 	if (!ctx || fd < 0) return -1;
 	if (!ctx->txbuf) ctx->txbuf = (uint8_t *)malloc((size_t)TX_BATCH * TX_SLOT_BYTES);
 	if (!ctx->txbuf) return -1;
 	/* Our own descriptor for the runtime's socket: it stays valid even if the
 	 * runtime closes its handle (see the unref path of the Deno backend). */
-	int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	int own = udp_io_dup(fd);
 	if (own < 0) return -1;
-	if (ctx->fd >= 0) close(ctx->fd);
+	udp_io_close(ctx->fd);
 	ctx->fd = own;
 	return 0;
-#endif
 }
 
 static int process_datagram(utps_ctx *ctx, const uint8_t *buf, size_t len, const struct sockaddr *sa, socklen_t salen) {
@@ -869,63 +773,30 @@ UTPS_EXPORT int utps_input(utps_ctx *ctx, const uint8_t *buf, int len, int famil
 }
 
 UTPS_EXPORT int utps_drain(utps_ctx *ctx, int max_datagrams) {
-#ifdef _WIN32
-	(void)ctx;
-	(void)max_datagrams;
-	return -1;
-#else
 	if (!ctx || ctx->fd < 0) return -1;
 	if (!ctx->rxbuf) ctx->rxbuf = (uint8_t *)malloc((size_t)RX_BATCH * ctx->rx_slot);
 	if (!ctx->rxbuf) return -1;
 	const size_t slot = ctx->rx_slot;
+	size_t lens[RX_BATCH];
+	struct sockaddr_storage from[RX_BATCH];
+	socklen_t fromlens[RX_BATCH];
 	int total = 0;
 	while (total < max_datagrams) {
-#ifdef __linux__
-		struct mmsghdr msgs[RX_BATCH];
-		struct iovec iov[RX_BATCH];
-		struct sockaddr_storage from[RX_BATCH];
 		int want = max_datagrams - total;
 		if (want > RX_BATCH) want = RX_BATCH;
-		memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)want);
-		for (int i = 0; i < want; i++) {
-			iov[i].iov_base = ctx->rxbuf + (size_t)i * slot;
-			iov[i].iov_len = slot;
-			msgs[i].msg_hdr.msg_iov = &iov[i];
-			msgs[i].msg_hdr.msg_iovlen = 1;
-			msgs[i].msg_hdr.msg_name = &from[i];
-			msgs[i].msg_hdr.msg_namelen = sizeof from[i];
-		}
-		int r = recvmmsg(ctx->fd, msgs, (unsigned)want, MSG_DONTWAIT, NULL);
-		ctx->c_syscalls++;
-		if (r <= 0) {
-			if (r < 0 && errno == EINTR) continue;
-			break;
-		}
+		int r = udp_io_recv_batch(ctx->fd, ctx->rxbuf, slot, lens, from, fromlens, want, &ctx->c_syscalls);
+		if (r <= 0) break;
 		for (int i = 0; i < r; i++) {
-			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			if (lens[i] == UDP_IO_TRUNCATED) {
 				ctx->c_rx_truncated++;
 				continue;
 			}
-			process_datagram(ctx, ctx->rxbuf + (size_t)i * slot, msgs[i].msg_len,
-			                 (struct sockaddr *)&from[i], msgs[i].msg_hdr.msg_namelen);
+			process_datagram(ctx, ctx->rxbuf + (size_t)i * slot, lens[i], (struct sockaddr *)&from[i], fromlens[i]);
 		}
 		total += r;
 		if (r < want) break;
-#else
-		struct sockaddr_storage from;
-		socklen_t fl = sizeof from;
-		ssize_t r = recvfrom(ctx->fd, ctx->rxbuf, slot, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-		ctx->c_syscalls++;
-		if (r < 0) {
-			if (errno == EINTR) continue;
-			break;
-		}
-		process_datagram(ctx, ctx->rxbuf, (size_t)r, (struct sockaddr *)&from, fl);
-		total++;
-#endif
 	}
 	return total;
-#endif
 }
 
 static void nagle_mark(utps_ctx *ctx, uint32_t index) {
@@ -1125,27 +996,6 @@ UTPS_EXPORT int utps_take_datagrams(utps_ctx *ctx, uint8_t *out, int cap) {
 	return take(&ctx->datagrams, out, cap, UTPS_DATAGRAM_HEADER_SIZE, 4);
 }
 
-/* Sets the hop limit of the socket's next sends (IPv4 TTL and IPv6 hops;
- * one of the two fails on a socket of the other family, which is fine).
- * Returns the previous IPv4 value, or -1. */
-static int set_hops(int fd, int hops, int *old_v6) {
-#ifdef _WIN32
-	(void)fd;
-	(void)hops;
-	(void)old_v6;
-	return -1;
-#else
-	int old4 = -1, v = 0;
-	socklen_t l = sizeof v;
-	if (getsockopt(fd, IPPROTO_IP, IP_TTL, &v, &l) == 0) old4 = v;
-	l = sizeof v;
-	*old_v6 = getsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, &l) == 0 ? v : -1;
-	setsockopt(fd, IPPROTO_IP, IP_TTL, &hops, sizeof hops);
-	setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof hops);
-	return old4;
-#endif
-}
-
 UTPS_EXPORT int utps_send_datagram(utps_ctx *ctx, const uint8_t *buf, int len, int family, const uint8_t *addr, int port,
                                    int hops) {
 	if (!ctx || !buf || !addr || len < 0 || hops < 0 || hops > 255) return -1;
@@ -1157,22 +1007,13 @@ UTPS_EXPORT int utps_send_datagram(utps_ctx *ctx, const uint8_t *buf, int len, i
 		tx_flush(ctx);
 		return 0;
 	}
-#ifdef _WIN32
-	return -2;
-#else
 	/* A hop limit needs the descriptor (native I/O). */
 	if (ctx->fd < 0) return -2;
 	tx_flush(ctx);
-	int old6 = -1;
-	int old4 = set_hops(ctx->fd, hops, &old6);
-	ssize_t r = sendto(ctx->fd, buf, (size_t)len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
-	ctx->c_syscalls++;
-	if (r >= 0) ctx->c_tx_datagrams++;
-	if (old4 >= 0) setsockopt(ctx->fd, IPPROTO_IP, IP_TTL, &old4, sizeof old4);
-	/* -1 (also what a failed read leaves) is the kernel's "route default" */
-	setsockopt(ctx->fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &old6, sizeof old6);
-	return r >= 0 ? 0 : -1;
-#endif
+	int r = udp_io_send_with_hops(ctx->fd, buf, (size_t)len, (struct sockaddr *)&ss, sl, hops, &ctx->c_syscalls);
+	if (r == UDP_IO_UNSUPPORTED) return -2;
+	if (r > 0) ctx->c_tx_datagrams++;
+	return r > 0 ? 0 : -1;
 }
 
 UTPS_EXPORT int utps_live_sockets(utps_ctx *ctx) {

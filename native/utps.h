@@ -126,7 +126,10 @@ UTPS_EXPORT int utps_set_option(utps_ctx *ctx, int opt, int value);
 UTPS_EXPORT int utps_get_option(utps_ctx *ctx, int opt);
 
 /* Socket-level helpers for a UDP socket that the runtime created. */
-UTPS_EXPORT int utps_find_udp_fd(int family, int port);
+/* The descriptor of the UDP socket bound to exactly (family, 16 address
+ * bytes, port); an all-zero address is the wildcard. -1 when there is none
+ * (or the platform cannot tell, Windows today). */
+UTPS_EXPORT int utps_find_udp_fd(int family, const uint8_t *addr, int port);
 UTPS_EXPORT int utps_set_socket_buffers(int fd, int bytes);
 UTPS_EXPORT int utps_get_socket_buffer(int fd, int which);
 UTPS_EXPORT int utps_attach_fd(utps_ctx *ctx, int fd);

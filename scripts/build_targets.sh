@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the shipped native library for several targets from the same sources (libutp from
-# scripts/fetch_libutp.sh + native/*.c, through the top-level CMakeLists.txt), then write
+# scripts/fetch_libutp.sh + native/utps.c + the platform's native/udp_io_*.c: udp_io_posix.c on
+# Linux and macOS, udp_io_windows.c on Windows; chosen by the top-level CMakeLists.txt), then write
 # lib/checksums.json. Output (git-ignored, published to JSR):
 #
 #   lib/linux-x64/libutpstream.so     lib/darwin-x64/libutpstream.dylib

@@ -7,7 +7,15 @@
  *
  * @module
  */
-import { CONNECT_LIMIT, type ContextHandle, isNull, type NativeApi, Option, STATS_SIZE, StatsOffset } from "./ffi/native.ts";
+import {
+  CONNECT_LIMIT,
+  type ContextHandle,
+  isNull,
+  type NativeApi,
+  Option,
+  STATS_SIZE,
+  StatsOffset,
+} from "./ffi/native.ts";
 import type { DatagramSocket } from "./udp/datagram_socket.ts";
 import type { Runtime } from "./runtime.ts";
 import { type IpAddress, parseIp, type UtpAddr } from "./addr.ts";
@@ -122,7 +130,7 @@ export class Driver {
     this.dualStack = this.family === 6 && local !== undefined && local.bytes.every((b) => b === 0);
     this.idleTimeout = options.idleTimeout ?? 0;
     const native = this.native;
-    const fd = native.utps_find_udp_fd(this.family, socket.port);
+    const fd = native.utps_find_udp_fd(this.family, local?.bytes ?? new Uint8Array(16), socket.port);
     this.socketReceiveBuffer = fd >= 0
       ? native.utps_set_socket_buffers(fd, options.socketBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES)
       : -1;
@@ -147,7 +155,12 @@ export class Driver {
   }
 
   /** Binds a UDP socket and creates the native context. */
-  static async create(runtime: Runtime, hostname: string, port: number, options: DriverOptions): Promise<Driver> {
+  static async create(
+    runtime: Runtime,
+    hostname: string,
+    port: number,
+    options: DriverOptions,
+  ): Promise<Driver> {
     const socket = await runtime.bind(hostname, port);
     const ctx = runtime.native.utps_create();
     if (isNull(ctx)) {
@@ -311,7 +324,15 @@ export class Driver {
    */
   sendDatagramWithHops(data: Uint8Array, to: IpAddress, port: number, hops: number): boolean {
     if (this.#closed) return false;
-    const r = this.native.utps_send_datagram(this.ctx, data, data.byteLength, to.family, to.bytes, port, hops);
+    const r = this.native.utps_send_datagram(
+      this.ctx,
+      data,
+      data.byteLength,
+      to.family,
+      to.bytes,
+      port,
+      hops,
+    );
     this.#afterCall();
     return r === 0;
   }

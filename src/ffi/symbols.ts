@@ -29,7 +29,7 @@ export const symbols = {
   utps_destroy: { parameters: ["pointer"], result: "void" }, // void utps_destroy(utps_ctx *ctx)
   utps_set_option: { parameters: ["pointer", "i32", "i32"], result: "i32" }, // int (ctx, int opt, int value)
   utps_get_option: { parameters: ["pointer", "i32"], result: "i32" }, // int (ctx, int opt)
-  utps_find_udp_fd: { parameters: ["i32", "i32"], result: "i32" }, // int (int family, int port) -> fd or -1
+  utps_find_udp_fd: { parameters: ["i32", "buffer", "i32"], result: "i32" }, // int (family, addr, int port) -> fd or -1
   utps_set_socket_buffers: { parameters: ["i32", "i32"], result: "i32" }, // int (int fd, int bytes) -> rcvbuf
   utps_attach_fd: { parameters: ["pointer", "i32"], result: "i32" }, // int (ctx, int fd)
   // int (ctx, const uint8_t *buf, int len, int family, const uint8_t *addr, int port)
@@ -48,7 +48,10 @@ export const symbols = {
   utps_take_events: { parameters: ["pointer", "buffer", "i32"], result: "i32" }, // int (ctx, uint8_t *out, int cap)
   utps_take_datagrams: { parameters: ["pointer", "buffer", "i32"], result: "i32" }, // int (ctx, uint8_t *out, int cap)
   // int (ctx, const uint8_t *buf, int len, int family, const uint8_t *addr, int port, int hops)
-  utps_send_datagram: { parameters: ["pointer", "buffer", "i32", "i32", "buffer", "i32", "i32"], result: "i32" },
+  utps_send_datagram: {
+    parameters: ["pointer", "buffer", "i32", "i32", "buffer", "i32", "i32"],
+    result: "i32",
+  },
   utps_live_sockets: { parameters: ["pointer"], result: "i32" }, // int (ctx)
   utps_live_sockets_total: { parameters: [], result: "i32" }, // int (void)
   utps_live_contexts: { parameters: [], result: "i32" }, // int (void)

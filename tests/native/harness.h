@@ -1,6 +1,7 @@
 /*
  * White-box harness for C-level tests and the libFuzzer target: includes the
- * shim itself (so tests can reach the utp_context inside a utps_ctx), drives
+ * shim itself and its POSIX I/O (so tests can reach the utp_context inside a
+ * utps_ctx, and the descriptor search's helpers), drives
  * it through utps_input with crafted µTP packets, and replaces libutp's clock
  * with a fake one the test advances.
  *
@@ -10,6 +11,7 @@
 #define UTPS_TEST_HARNESS_H
 
 #include "../../native/utps.c"
+#include "../../native/udp_io_posix.c" /* the platform I/O behind udp_io.h; its statics are reachable too */
 
 #include <stdio.h>
 
