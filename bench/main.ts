@@ -7,7 +7,7 @@
  * rewrites the generated part of bench/RESULTS.md.
  *
  *   deno task bench [--quick] [--sizes 100,500] [--runs 5] [--latency-count 10000]
- *                   [--flows 64] [--flows-size MiB] [--rows c,deno,...] [--only throughput,latency,flows]
+ *                   [--flows 64] [--flows-size MiB] [--rows c,deno,...] [--only throughput,latency,flows,lab]
  *                   [--cpu-prof DIR] [--no-write] [--write]
  *
  * Needs build/utp_ref (bench/CMakeLists.txt; scripts/build.sh builds it).
@@ -15,6 +15,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { isOtherLibrary, NODE_ROWS, nodeCommand, type NodeImpl, nodeVersionLine } from "./node_rows.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const UTP_REF = `${ROOT}/build/utp_ref`;
@@ -48,12 +49,12 @@ const runs = Number(opts.runs ?? (quick ? 2 : 5));
 const latencyCount = Number(opts["latency-count"] ?? (quick ? 1000 : 10000));
 const flowCount = Number(opts.flows);
 const flowsMiB = Number(opts["flows-size"] ?? sizesMiB[0]);
-const only = new Set((opts.only ?? "throughput,latency,flows").split(","));
+const only = new Set((opts.only ?? "throughput,latency,flows,lab").split(","));
 const writeResults = opts.write || (!quick && !opts["no-write"] && !opts.rows && !opts.only);
 
 // ---------------------------------------------------------------- implementations and rows
 
-type Impl = "c" | "c-ack64" | "c-mmsg" | "deno" | "deno-rt" | "bun" | "deno-tcp";
+type Impl = "c" | "c-ack64" | "c-mmsg" | "deno" | "deno-rt" | "bun" | "deno-tcp" | NodeImpl;
 
 interface Row {
   id: string;
@@ -75,6 +76,7 @@ const ROWS: Row[] = [
   { id: "deno-rt", label: "Deno→Deno (runtime UDP)", sender: "deno-rt", receiver: "deno-rt" },
   { id: "tcp", label: "TCP (Deno.connect/Deno.listen)", sender: "deno-tcp", receiver: "deno-tcp" },
   // utp_ref acking every 64 datagrams of a drain, like the library's batches (an experiment, not the reference).
+  ...NODE_ROWS,
   { id: "c-ack64", label: "C→C (--ack-every 64)", sender: "c-ack64", receiver: "c-ack64", optIn: true },
 ];
 
@@ -87,7 +89,7 @@ if (opts.help) {
   --flows 64            concurrent connections in the many-flows test
   --flows-size MiB      total bytes of the many-flows test (default: the first size)
   --rows LIST           row ids: ${ROW_IDS_HELP()}
-  --only LIST           throughput,latency,flows
+  --only LIST           throughput,latency,flows,lab (lab: the network lab, root only; bench/lab.ts)
   --cpu-prof DIR        run the Deno peers with --cpu-prof into DIR
   --write / --no-write  force / skip rewriting bench/RESULTS.md`);
   Deno.exit(0);
@@ -122,6 +124,9 @@ function command(impl: Impl, role: string, args: string[]): string[] {
       return [UTP_REF, role, ...args, "--ack-every", "64"];
     case "c-mmsg":
       return [UTP_REF, role, ...args, "--mmsg", "1"];
+    case "node":
+    case "utp-native":
+      return nodeCommand(impl, role, args, opts["cpu-prof"]);
     case "bun":
       return [BUN, PEER, role, ...args];
     case "deno":
@@ -448,7 +453,7 @@ function note(text: string): string {
 
 /** Rows the targets apply to: the library's, not the references. */
 function isLibraryRow(row: Row): boolean {
-  return row.sender !== "deno-tcp" && !row.sender.startsWith("c");
+  return row.sender !== "deno-tcp" && !row.sender.startsWith("c") && !isOtherLibrary(row.sender);
 }
 
 function mark(pass: boolean | undefined): string {
@@ -594,6 +599,7 @@ async function machine(): Promise<string> {
       readText("/proc/sys/net/core/rmem_max").trim()
     }, wmem_max ${readText("/proc/sys/net/core/wmem_max").trim()}`,
     `- Deno ${Deno.version.deno} (V8 ${Deno.version.v8}); Bun ${bunVersion}; C compiler: ${cc}`,
+    nodeVersionLine(),
   ].join("\n");
 }
 
@@ -636,4 +642,11 @@ if (writeResults) {
     .output()
     .catch(() => {});
   console.error(`bench: wrote ${RESULTS}`);
+}
+
+// The network lab (bench/lab.ts): root only, otherwise it prints why it skips.
+// Its "Lab" section of RESULTS.md has its own markers.
+if (only.has("lab")) {
+  const { runLabBench } = await import("./lab.ts");
+  await runLabBench({ write: writeResults || (opts.only === "lab" && !opts["no-write"]) });
 }

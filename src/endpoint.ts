@@ -21,6 +21,7 @@ import { DEFAULT_SOCKET_BUFFER_BYTES, Driver, type UdpIo } from "./driver.ts";
 import { UtpError } from "./errors.ts";
 import { Listener, type UtpAdmissionOptions, type UtpListener } from "./listener.ts";
 import { getRuntime } from "./runtime.ts";
+import { checkPunchTuning, punchConnection } from "./punch.ts";
 import { CONNECT_LIMIT } from "./ffi/native.ts";
 
 /** Options of {@linkcode UtpEndpoint.bind}. */
@@ -108,12 +109,21 @@ export interface UtpPunchOptions {
   role?: "dial" | "accept";
   /** Aborts the attempt; the promise rejects with `signal.reason`. */
   signal?: AbortSignal;
-  /** Milliseconds before giving up with `ETIMEDOUT`; default 10 000. */
+  /** Milliseconds before giving up with `ETIMEDOUT`; default 10 000 (the opening phase included). */
   timeout?: number;
+  /**
+   * IP TTL (IPv6 hop limit) of the opening punches; default 2. They must
+   * pass this side's own NAT and expire before the peer's; 0 sends none.
+   * Needs `udpIo: "native"` (with runtime I/O the opening phase only waits).
+   */
+  punchTtl?: number;
+  /**
+   * Milliseconds of the opening phase, during which only low-TTL punches go
+   * out; default 600. The two peers must start `punch()` within this of each
+   * other. 0 skips it (fine without NATs, as on a LAN).
+   */
+  openingMs?: number;
 }
-
-/** Bytes of the hole-punching datagram; not µTP (version nibble 0), so the peer's µTP stack ignores it. */
-const PUNCH = new TextEncoder().encode("\x00utpstream-punch");
 
 /** Datagrams held for a slow `datagrams` reader before new ones are dropped. */
 const DATAGRAM_QUEUE = 256;
@@ -298,9 +308,14 @@ export class UtpEndpoint implements AsyncDisposable {
   /**
    * Opens one connection with a peer that calls `punch()` toward this
    * endpoint at about the same time (simultaneous open, for NAT hole
-   * punching): both sides send a few raw datagrams so their NATs map the
-   * flow, then one side dials and the other accepts that peer only, with or
-   * without a listener.
+   * punching). For `openingMs` both sides send raw datagrams with a small IP
+   * TTL, which open their own NAT's mapping toward the peer but expire before
+   * the peer's NAT (a NAT that first sees the peer's packet coming in would
+   * otherwise map this side to another port); then normal punches, and one
+   * side dials while the other accepts that peer only, with or without a
+   * listener. Works through NATs that keep the mapping per local port
+   * ("endpoint-independent mapping", as Linux masquerade does when the port is
+   * free); fails with `ETIMEDOUT` through symmetric NATs.
    *
    * @param options The peer as its NAT shows it, the role, and limits.
    * @returns The connection; both sides get the same one.
@@ -319,6 +334,7 @@ export class UtpEndpoint implements AsyncDisposable {
     const port = checkPort(opts.port, what, false);
     const signal = checkSignal(opts.signal, what);
     const timeout = checkTimeout(opts.timeout, what);
+    const tuning = checkPunchTuning(opts, what);
     if (opts.role !== undefined && opts.role !== "dial" && opts.role !== "accept") {
       throw new TypeError(`Cannot ${what}: role must be "dial" or "accept", received "${String(opts.role)}"`);
     }
@@ -326,40 +342,10 @@ export class UtpEndpoint implements AsyncDisposable {
     const driver = this.#driver;
     if (driver.closed) throw new UtpError(`Cannot ${what}: the endpoint is closed`, "ECONNABORTED");
     const remote = socketAddress(driver, await resolveHost(hostname, what, signal), what);
-    const remoteAddr: UtpAddr = { transport: "utp", hostname: remote.text, port };
     const local = [driver.addr.port, driver.addr.hostname] as const;
     const role = opts.role ??
       (local[0] < port || (local[0] === port && local[1] < remote.text) ? "dial" : "accept");
-    // Open the NATs' mappings: a few datagrams the peer's µTP stack ignores.
-    for (let i = 0; i < 3; i++) driver.sendDatagram(PUNCH, remote, port);
-    if (role === "dial") {
-      return await dial(driver, { hostname: remote.text, port, signal, connectTimeout: timeout }, false);
-    }
-    return await new Promise<UtpConnection>((resolve, reject) => {
-      const cleanup = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        cancel();
-      };
-      const onAbort = () => {
-        cleanup();
-        reject(signal!.reason);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(
-          new UtpError(`Hole punching timed out: no SYN from the peer within ${timeout} ms`, "ETIMEDOUT"),
-        );
-      }, timeout);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      const cancel = driver.expect(remoteAddr, (id) => {
-        cleanup();
-        const conn = new Connection(driver, remoteAddr, "open");
-        conn.id = id;
-        driver.adopt(id, conn);
-        resolve(conn);
-      });
-    });
+    return await punchConnection({ driver, remote, port, role, signal, timeout, ...tuning, dial });
   }
 
   /**
@@ -442,7 +428,6 @@ export class UtpEndpoint implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-
 }
 
 /** Closes `listener` when `signal` aborts (at once if it already has). */
