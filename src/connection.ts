@@ -250,7 +250,10 @@ export class Connection implements UtpConnection, ConnectionEvents {
   onIdleTimeout(): void {
     if (this.#state !== "open" && this.#state !== "connecting") return;
     this.#terminate(
-      new UtpError(`Connection timed out: no packet from the peer for ${this.#driver.idleTimeout} ms`, "ETIMEDOUT"),
+      new UtpError(
+        `Connection timed out: no packet from the peer for ${this.#driver.idleTimeout} ms`,
+        "ETIMEDOUT",
+      ),
       "abort",
     );
   }

@@ -124,6 +124,9 @@ export class IncomingRouter {
     const acceptor = this.#acceptor;
     const expecting = this.#expected.size > 0;
     // Without a listener, only expected peers get in: screen every SYN.
-    this.#controls.configure(acceptor !== undefined || expecting, acceptor ? acceptor.screensIncoming : expecting);
+    this.#controls.configure(
+      acceptor !== undefined || expecting,
+      acceptor ? acceptor.screensIncoming : expecting,
+    );
   }
 }

@@ -200,6 +200,8 @@ export async function handshake(
     ack: (synAck.seq - 1) & 0xffff,
     synAck,
   };
-  if (confirm) await peer.send(buildPacket({ type: ST_STATE, connId: hs.sendId, seq: hs.seq, ack: hs.ack }), port);
+  if (confirm) {
+    await peer.send(buildPacket({ type: ST_STATE, connId: hs.sendId, seq: hs.seq, ack: hs.ack }), port);
+  }
   return hs;
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { DATAGRAM_HEADER_SIZE, type ContextHandle, type NativeApi } from "../ffi/native.ts";
+import { type ContextHandle, DATAGRAM_HEADER_SIZE, type NativeApi } from "../ffi/native.ts";
 import { formatIp } from "../addr.ts";
 import type { DatagramSocket } from "./datagram_socket.ts";
 
@@ -64,7 +64,9 @@ export class RuntimeSender {
         off += DATAGRAM_HEADER_SIZE + len;
       }
       for (let i = 0; i < items.length; i += SEND_BATCH) {
-        await Promise.all(items.slice(i, i + SEND_BATCH).map(([data, host, port]) => this.#socket.send(data, host, port)));
+        await Promise.all(
+          items.slice(i, i + SEND_BATCH).map(([data, host, port]) => this.#socket.send(data, host, port)),
+        );
       }
     }
   }
