@@ -118,12 +118,18 @@ export async function punchConnection(plan: PunchPlan): Promise<UtpConnection> {
 class Puncher {
   #timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(
-    private readonly driver: Driver,
-    private readonly remote: IpAddress,
-    private readonly port: number,
-    private readonly ttl: number,
-  ) {}
+  // Plain fields, not parameter properties: Node's type stripping cannot run those.
+  private readonly driver: Driver;
+  private readonly remote: IpAddress;
+  private readonly port: number;
+  private readonly ttl: number;
+
+  constructor(driver: Driver, remote: IpAddress, port: number, ttl: number) {
+    this.driver = driver;
+    this.remote = remote;
+    this.port = port;
+    this.ttl = ttl;
+  }
 
   /** Punches now and then periodically; `opening` selects the low TTL. */
   start(opening: boolean): void {
