@@ -48,7 +48,7 @@ const flows = Math.max(1, Number(values.flows));
 const count = Number(values.count);
 const udpIo = values["udp-io"] as UdpIo;
 const chunkSize = Number(values.chunk);
-const runtime = "Bun" in globalThis ? "bun" : "deno";
+const runtime = "Bun" in globalThis ? "bun" : "Deno" in globalThis ? "deno" : "node";
 
 const watchdog = setTimeout(() => {
   console.error(`peer ${role}: timeout after ${values.timeout} s`);

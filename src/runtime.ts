@@ -1,8 +1,9 @@
 // Copyright 2026 the utpstream authors. MIT license.
 /**
  * Picks the runtime backend once, lazily: Deno (`Deno.dlopen` +
- * `Deno.listenDatagram`) or Bun (`bun:ffi` + `Bun.udpSocket`). Importing this
- * module touches neither runtime's APIs; only the first endpoint does.
+ * `Deno.listenDatagram`), Bun (`bun:ffi` + `Bun.udpSocket`) or Node 26.1+
+ * (`node:ffi` + `node:dgram`). Importing this module touches no runtime's
+ * APIs; only the first endpoint does.
  *
  * @module
  */
@@ -11,7 +12,7 @@ import type { BindDatagramSocket } from "./udp/datagram_socket.ts";
 
 /** What a runtime backend provides. */
 export interface Runtime {
-  readonly name: "deno" | "bun";
+  readonly name: "deno" | "bun" | "node";
   readonly native: NativeApi;
   readonly bind: BindDatagramSocket;
 }
@@ -25,7 +26,7 @@ export function getRuntime(): Promise<Runtime> {
 }
 
 async function loadRuntime(): Promise<Runtime> {
-  const g = globalThis as { Bun?: unknown; Deno?: unknown };
+  const g = globalThis as { Bun?: unknown; Deno?: unknown; process?: { versions?: { node?: string } } };
   if (g.Bun !== undefined) {
     const { openBunRuntime } = await import("./runtime_bun.ts");
     return openBunRuntime();
@@ -34,5 +35,10 @@ async function loadRuntime(): Promise<Runtime> {
     const { openDenoRuntime } = await import("./runtime_deno.ts");
     return openDenoRuntime();
   }
-  throw new Error("Cannot start utpstream: the runtime is neither Deno nor Bun");
+  // Deno and Bun also have process.versions.node: Node is what is neither.
+  if (typeof g.process?.versions?.node === "string") {
+    const { openNodeRuntime } = await import("./runtime_node.ts");
+    return openNodeRuntime();
+  }
+  throw new Error("Cannot start utpstream: the runtime is neither Deno, Bun nor Node");
 }

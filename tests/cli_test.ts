@@ -10,10 +10,12 @@ import { pattern, within } from "./_helpers.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const cli = join(root, "src/cli.ts");
-const isBun = (globalThis as { Bun?: unknown }).Bun !== undefined;
+// Bun and Node run `<runtime> <file> <args>`; Deno needs `run` and permissions.
+const isDeno = (globalThis as { Bun?: unknown }).Bun === undefined &&
+  (globalThis as { Deno?: unknown }).Deno !== undefined;
 
 function utpcat(args: string[], stdin: "ignore" | "pipe" = "ignore"): ChildProcess {
-  const runtimeArgs = isBun ? [cli, ...args] : [
+  const runtimeArgs = !isDeno ? [cli, ...args] : [
     "run",
     "--unstable-net",
     "--allow-net",

@@ -207,7 +207,9 @@ test("dual stack: a listener on :: accepts IPv4 clients and reports IPv4 address
 });
 
 test("unref lets the process exit while a listener is open", async () => {
-  const runtime = (globalThis as { Bun?: unknown }).Bun ? "bun" : "deno";
+  // Bun and Node take `-e <script>`; Deno needs `eval` and permissions.
+  const isDeno = (globalThis as { Bun?: unknown }).Bun === undefined &&
+    (globalThis as { Deno?: unknown }).Deno !== undefined;
   const mod = new URL("../mod.ts", import.meta.url).href;
   const script = `
     const { listen } = await import(${JSON.stringify(mod)});
@@ -215,7 +217,7 @@ test("unref lets the process exit while a listener is open", async () => {
     listener.unref();
     console.log("listening " + listener.addr.port);
   `;
-  const args = runtime === "bun"
+  const args = !isDeno
     ? ["-e", script]
     : ["eval", "--unstable-net", "--allow-net", "--allow-ffi", "--allow-read", "--allow-env", script];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });

@@ -26,7 +26,9 @@ const SLACK_MS = 1500;
 const BEFORE_KILL = 2 << 20;
 const BLOCK = 64 * 1024;
 
-const isBun = (globalThis as { Bun?: unknown }).Bun !== undefined;
+// Bun and Node take `-e <script>`; Deno needs `eval` and permissions.
+const isDeno = (globalThis as { Bun?: unknown }).Bun === undefined &&
+  (globalThis as { Deno?: unknown }).Deno !== undefined;
 
 /**
  * Starts a peer process that dials `port` and either sends without end
@@ -46,7 +48,7 @@ async function spawnPeer(mode: "send" | "recv", port: number): Promise<ChildProc
       for await (const _ of conn.readable) { /* discard */ }
     }
   `;
-  const args = isBun
+  const args = !isDeno
     ? ["-e", script]
     : ["eval", "--unstable-net", "--allow-net", "--allow-ffi", "--allow-read", "--allow-env", script];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });

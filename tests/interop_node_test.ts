@@ -1,0 +1,184 @@
+// Copyright 2026 the utpstream authors. MIT license.
+// Node interop across processes: 64 MiB each way, verified by SHA-256.
+// Under Node this process pairs with a Deno child and with a Bun child; under
+// Deno or Bun it pairs with a Node 26 child (the one in .tools/). In each
+// pair this side dials and sends, then the child dials and sends. Skips, with
+// the reason, when a runtime is not installed.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { connect, listen } from "../mod.ts";
+import { hashStream, patternHash, within, writePattern } from "./_helpers.ts";
+
+const SIZE = 64 << 20;
+const TIMEOUT_MS = 60000;
+
+type RuntimeName = "deno" | "bun" | "node";
+
+const here = globalThis as { Bun?: unknown; Deno?: unknown };
+const self: RuntimeName = here.Bun !== undefined ? "bun" : here.Deno !== undefined ? "deno" : "node";
+const others: RuntimeName[] = self === "node" ? ["deno", "bun"] : ["node"];
+const modUrl = new URL("../mod.ts", import.meta.url).href;
+const helpersUrl = new URL("./_helpers.ts", import.meta.url).href;
+
+function binary(runtime: RuntimeName): string {
+  return fileURLToPath(new URL(`../.tools/node_modules/.bin/${runtime}`, import.meta.url));
+}
+
+/** The child's command line for a module source. */
+function childArgs(runtime: RuntimeName, source: string): string[] {
+  switch (runtime) {
+    case "deno":
+      return ["eval", "--unstable-net", source];
+    case "bun":
+      return ["-e", source];
+    case "node":
+      return ["--disable-warning=ExperimentalWarning", "--input-type=module", "-e", source];
+  }
+}
+
+/**
+ * Source of the child. "receive": listens, prints its port, receives SIZE
+ * bytes and prints their count and hash. "send": dials `port` and sends SIZE
+ * pattern bytes.
+ */
+function childSource(role: "receive" | "send", port = 0): string {
+  return `
+import { connect, listen } from ${JSON.stringify(modUrl)};
+import { hashStream, writePattern } from ${JSON.stringify(helpersUrl)};
+if (${JSON.stringify(role)} === "receive") {
+  const listener = await listen({ hostname: "127.0.0.1", port: 0 });
+  console.log("PORT " + listener.addr.port);
+  const conn = await listener.accept();
+  const got = await hashStream(conn.readable);
+  console.log("GOT " + got.bytes + " " + got.sha256);
+  conn.close();
+  await conn.closed.catch(() => {});
+  listener.close();
+} else {
+  const conn = await connect({ hostname: "127.0.0.1", port: ${port}, signal: AbortSignal.timeout(10000) });
+  await writePattern(conn.writable, ${SIZE});
+  await conn.closed.catch(() => {});
+  console.log("SENT");
+}
+process.exit(0);
+`;
+}
+
+/** A child process of another runtime and the lines it prints. */
+class Child {
+  readonly process: ChildProcess;
+  #lines: string[] = [];
+  #waiters: (() => void)[] = [];
+  #stderr = "";
+  #exited = false;
+
+  readonly runtime: RuntimeName;
+
+  constructor(runtime: RuntimeName, source: string) {
+    this.runtime = runtime;
+    this.process = spawn(binary(runtime), childArgs(runtime, source), { stdio: ["ignore", "pipe", "pipe"] });
+    let partial = "";
+    this.process.stdout!.setEncoding("utf8");
+    this.process.stdout!.on("data", (text: string) => {
+      partial += text;
+      const parts = partial.split("\n");
+      partial = parts.pop()!;
+      this.#lines.push(...parts.map((l) => l.trim()).filter((l) => l.length > 0));
+      this.#wake();
+    });
+    this.process.stderr!.setEncoding("utf8");
+    this.process.stderr!.on("data", (text: string) => {
+      if (this.#stderr.length < 8192) this.#stderr += text;
+    });
+    this.process.on("exit", () => {
+      this.#exited = true;
+      this.#wake();
+    });
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  /** Resolves with the rest of the first printed line starting with `prefix`. */
+  async line(prefix: string): Promise<string> {
+    for (;;) {
+      const found = this.#lines.find((l) => l.startsWith(prefix));
+      if (found !== undefined) return found.slice(prefix.length);
+      if (this.#exited) throw new Error(`${this.runtime} child exited without "${prefix}": ${this.#stderr}`);
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+
+  kill(): void {
+    if (!this.#exited) this.process.kill("SIGKILL");
+  }
+}
+
+function missing(runtime: RuntimeName): string | undefined {
+  const path = binary(runtime);
+  if (!existsSync(path)) return `${runtime} is not installed at ${path} (bash scripts/install_tools.sh)`;
+  return undefined;
+}
+
+for (const other of others) {
+  test(
+    `interop: ${self} dials a ${other} listener and sends 64 MiB (SHA-256)`,
+    { timeout: 90000 },
+    async (t) => {
+      const why = missing(other);
+      if (why) {
+        console.log(`interop_node_test: skipping: ${why}`);
+        return t.skip(why);
+      }
+      const child = new Child(other, childSource("receive"));
+      try {
+        const port = Number(await within(child.line("PORT "), 30000, `${other} listener port`));
+        const conn = await connect({ hostname: "127.0.0.1", port, signal: AbortSignal.timeout(10000) });
+        try {
+          await within(writePattern(conn.writable, SIZE), TIMEOUT_MS, `${self} write`);
+          const [bytes, sha256] = (await within(child.line("GOT "), TIMEOUT_MS, `${other} read`)).split(" ");
+          assert.equal(Number(bytes), SIZE);
+          assert.equal(sha256, patternHash(SIZE));
+        } finally {
+          conn.close();
+          await within(conn.closed.catch(() => {}), 10000, "close");
+        }
+      } finally {
+        child.kill();
+      }
+    },
+  );
+
+  test(`interop: a ${other} client dials a ${self} listener and sends 64 MiB (SHA-256)`, {
+    timeout: 90000,
+  }, async (t) => {
+    const why = missing(other);
+    if (why) {
+      console.log(`interop_node_test: skipping: ${why}`);
+      return t.skip(why);
+    }
+    const listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    let child: Child | undefined;
+    try {
+      child = new Child(other, childSource("send", listener.addr.port));
+      const conn = await within(listener.accept(), 30000, `accept from ${other}`);
+      try {
+        const got = await within(hashStream(conn.readable), TIMEOUT_MS, `${self} read`);
+        assert.equal(got.bytes, SIZE);
+        assert.equal(got.sha256, patternHash(SIZE));
+        conn.close(); // both directions ended: the sender's connection closes too
+        await within(child.line("SENT"), TIMEOUT_MS, `${other} sender finishes`);
+      } finally {
+        conn.close();
+        await within(conn.closed.catch(() => {}), 10000, "close");
+      }
+    } finally {
+      child?.kill();
+      listener.close();
+    }
+  });
+}
