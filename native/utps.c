@@ -456,6 +456,9 @@ static uint64 cb_on_state_change(utp_callback_arguments *a) {
 	case UTP_STATE_LINGER:
 		event_push(ctx, UTPS_EV_LINGER, id, 0, 0, 0);
 		break;
+	case UTP_STATE_TIME_WAIT:
+		event_push(ctx, UTPS_EV_TIME_WAIT, id, 0, 0, 0);
+		break;
 	}
 	return 0;
 }

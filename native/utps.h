@@ -50,6 +50,8 @@ enum {
 	UTPS_EV_DATAGRAM = 8,  /* id = 0, family, value = port; payload = 16 address bytes + data */
 	UTPS_EV_INCOMING = 9,  /* firewall mode: id = 0, family, value = port; payload = 16 address bytes + SYN */
 	UTPS_EV_LINGER = 10,   /* id: closed, all sent data and the FIN acknowledged; waits for the peer's FIN */
+	UTPS_EV_TIME_WAIT = 11, /* id: closed and done (both FINs through); the native socket stays a short
+	                         * while only to acknowledge the peer's FIN again (TCP's TIME_WAIT) */
 };
 
 /* Error codes of UTPS_EV_ERROR: libutp's UTP_E* numbers. */

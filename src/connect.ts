@@ -114,8 +114,8 @@ export async function listen(options?: UtpListenOptions): Promise<UtpListener> {
   const driver = driverOf(endpoint);
   driver.release(endpoint);
   const listener = new Listener(driver, admission, () => {
-    if (driver.connectionCount === 0) driver.close();
-    else driver.onIdle = () => driver.close();
+    if (driver.connectionCount === 0) driver.closeWhenQuiet();
+    else driver.onIdle = () => driver.closeWhenQuiet();
   });
   closeOnAbort(signal, listener);
   return listener;

@@ -61,6 +61,13 @@ let sharedEventsInUse = false;
 const TICK_MS = 50;
 /** Poll interval of an unreferenced endpoint whose runtime socket was detached. */
 const POLL_MS = 2;
+/**
+ * Endpoints that close once their sockets in TIME_WAIT are gone (see
+ * `closeWhenQuiet`), at most this many at once per process: each holds a UDP
+ * socket and 140–220 KiB.
+ */
+const MAX_QUIET_CLOSES = 64;
+let quietCloses = 0;
 const MAX_DRAIN = 1024;
 /**
  * Datagrams fed to libutp before batch work is done anyway (batching sockets,
@@ -108,6 +115,10 @@ export class Driver {
   #dispatching = false;
   #timer: Interval | undefined;
   #poll: Interval | undefined;
+  /** Our own descriptor is polled (the runtime's socket is gone). */
+  #detached = false;
+  /** Closes once no native socket is left (see `closeWhenQuiet`). */
+  #closingQuietly = false;
   #closed = false;
   #addressCache = new Map<string, IpAddress>();
   #onIdle: (() => void) | undefined;
@@ -248,7 +259,8 @@ export class Driver {
     if (!ref && this.#poll === undefined && this.udpIo === "native" && this.socket.detach?.()) {
       // The runtime's socket cannot be unreferenced (Deno): poll our own
       // descriptor from now on; the runtime's handle is gone for good.
-      this.#poll = setInterval(this.#pollOnce, POLL_MS);
+      this.#detached = true;
+      if (!this.#closingQuietly) this.#poll = setInterval(this.#pollOnce, POLL_MS);
     }
     if (this.#poll !== undefined) refTimer(this.#poll, ref);
   }
@@ -418,9 +430,30 @@ export class Driver {
   }
 
   /** Tears everything down at once: connections, context, socket. */
+  /**
+   * Closes this endpoint, which only its own connection or listener used,
+   * once its native sockets are gone: sockets in TIME_WAIT (about 2 s) stay to
+   * acknowledge a repeated FIN. Closes at once when none is left, or when
+   * MAX_QUIET_CLOSES endpoints already wait so. Until then it holds nothing
+   * and is polled at the tick's pace.
+   */
+  closeWhenQuiet(): void {
+    if (this.#closed || this.#closingQuietly) return;
+    if (this.native.utps_live_sockets(this.ctx) === 0 || quietCloses >= MAX_QUIET_CLOSES) {
+      this.close();
+      return;
+    }
+    this.#closingQuietly = true;
+    quietCloses++;
+    if (this.#poll !== undefined) clearInterval(this.#poll);
+    this.#poll = undefined;
+    this.#startTimer();
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#closingQuietly) quietCloses--;
     this.#stopTimer();
     if (this.#poll !== undefined) clearInterval(this.#poll);
     const records = [...this.#records.values()];
@@ -468,14 +501,19 @@ export class Driver {
 
   #tick = (): void => {
     if (this.#closed) return;
+    // Closing quietly, the socket is read here (there is no poll timer).
+    if (this.#closingQuietly && this.#detached) this.#pollOnce();
+    if (this.#closed) return;
     // Nothing left that needs time: no connection, no native socket (half-open
-    // or lingering), no listener. The next connection or listener restarts it.
+    // or lingering), no listener. The next connection or listener restarts it,
+    // unless the endpoint was only waiting for this to close.
     const router = this.#router;
     if (
       this.#records.size === 0 && !router.acceptor && !router.expecting &&
       this.native.utps_live_sockets(this.ctx) === 0
     ) {
-      this.#stopTimer();
+      if (this.#closingQuietly) this.close();
+      else this.#stopTimer();
       return;
     }
     this.native.utps_tick(this.ctx);
@@ -580,6 +618,11 @@ export class Driver {
       this.release(record.events);
       record.events.onLinger();
     },
+    // Closed and done: for JavaScript the connection is gone. The native
+    // socket stays only to acknowledge a repeated FIN (its later DESTROYED
+    // finds no record); it holds nothing, and an endpoint that closes with its
+    // connection does not wait for it.
+    timeWaiting: (id) => this.#connectionGone(id),
     failed: (id, code) => {
       this.#records.get(id)?.events.onError(code);
       this.#wakeWriter(id);

@@ -464,7 +464,7 @@ export async function dial(driver: Driver, target: DialTarget, owned: boolean): 
   if (driver.closed) throw new UtpError("Cannot connect: the endpoint is closed", "ECONNABORTED");
   const remote = socketAddress(driver, await resolveHost(hostname, what, signal), what);
   const conn = new Connection(driver, { transport: "utp", hostname: remote.text, port }, "connecting");
-  if (owned) conn.onGone = () => driver.close();
+  if (owned) conn.onGone = () => driver.closeWhenQuiet();
   const id = driver.connect(remote, port, conn);
   if (id === CONNECT_LIMIT) {
     throw new UtpError(

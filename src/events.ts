@@ -22,6 +22,8 @@ export interface EventSink {
   eof(id: number): void;
   /** Closed, and everything sent is acknowledged; the socket waits for the peer's FIN. */
   lingering(id: number): void;
+  /** Closed and done: the native socket stays only to acknowledge a repeated FIN (TIME_WAIT). */
+  timeWaiting(id: number): void;
   /** The connection failed with a native error code (`NativeError`). */
   failed(id: number, code: number): void;
   /** The connection is gone; the id is dead. */
@@ -84,6 +86,9 @@ export function decodeEvents(
         break;
       case Event.LINGER:
         sink.lingering(id);
+        break;
+      case Event.TIME_WAIT:
+        sink.timeWaiting(id);
         break;
       case Event.ERROR:
         sink.failed(id, value);

@@ -125,6 +125,9 @@ export class RawPeer {
 
   static async open(): Promise<RawPeer> {
     const sock = createSocket("udp4");
+    // A datagram sent to a port that has closed comes back as an ICMP error, which Bun
+    // reports as an "error" event (unhandled, it throws): not a failure here.
+    sock.on("error", () => {});
     await new Promise<void>((resolve) => sock.bind(0, "127.0.0.1", () => resolve()));
     return new RawPeer(sock);
   }

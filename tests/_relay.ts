@@ -76,6 +76,9 @@ export class Relay {
   /** Starts a relay in front of `serverPort`; clients connect to `relay.port`. */
   static async start(serverPort: number, imp: Impairments): Promise<Relay> {
     const sock = createSocket("udp4");
+    // A datagram sent to a port that has closed comes back as an ICMP error, which Bun
+    // reports as an "error" event (unhandled, it throws): not a failure here.
+    sock.on("error", () => {});
     await new Promise<void>((resolve) => sock.bind(0, "127.0.0.1", () => resolve()));
     return new Relay(sock, serverPort, imp);
   }

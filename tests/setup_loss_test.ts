@@ -20,7 +20,7 @@ const FIRST = 5;
 const REQUEST = pattern(12 * 1024, 0x5e7);
 const RESPONSE = pattern(12 * 1024, 0x2e5);
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-/** Retransmissions double from 1 s: two losses of one packet cost about 3 s, three cases' worth of slack. */
+/** A probe, then 1 s, 1 s, 2 s: two losses of one packet cost about 1 s; a wide bound for slow machines. */
 const CASE_BOUND_MS = 25_000;
 /** Cases running at once (each has its own listener, client and relay). */
 const PARALLEL = 12;
@@ -117,6 +117,48 @@ test("a listener with no connection yet re-sends its SYN-ACK, then expires the h
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal((await nativeCounts(endpoint)).sockets, 0, "the half-open socket never expired");
+  } finally {
+    peer.close();
+  }
+});
+
+test("a lost SYN or SYN-ACK costs one probe (about 200 ms), not the 1 s timeout", async () => {
+  // Patch 0027. Without it the first re-send waited the whole 1 s timeout.
+  for (const drop of [{ direction: "c2s", index: 1 }, { direction: "s2c", index: 1 }] as Drop[]) {
+    await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    const relay = await DropRelay.start(listener.addr.port, [drop]);
+    try {
+      const accepted = listener.accept({ signal: AbortSignal.timeout(10_000) });
+      const started = performance.now();
+      await using conn = await connect({ hostname: "127.0.0.1", port: relay.port, connectTimeout: 10_000 });
+      const connectMs = performance.now() - started;
+      await using _server = await accepted;
+      assert.ok(connectMs < 800, `dropping ${label([drop])}: connecting took ${connectMs.toFixed(0)} ms`);
+      assert.ok(conn.stats().retransmits >= 1, `dropping ${label([drop])}: the SYN was not sent again`);
+    } finally {
+      relay.close();
+    }
+  }
+});
+
+test("an unanswered SYN is sent again at about 0.2 s, 1 s and 2 s: two lost SYNs cost 2 s, not 3 s", async () => {
+  const peer = await RawPeer.open(); // a port that never answers
+  try {
+    const dialing = connect({ hostname: "127.0.0.1", port: peer.port, connectTimeout: 2600 });
+    dialing.catch(() => {}); // awaited below
+    const syns: number[] = [];
+    let from = 0;
+    for (let i = 0; i < 4; i++) {
+      const syn = await peer.next((p) => p.type === ST_SYN, 3000, from);
+      if (!syn) break;
+      syns.push(performance.now());
+      from = peer.received.indexOf(syn) + 1;
+    }
+    const after = syns.map((t) => Math.round(t - syns[0]!));
+    assert.equal(syns.length, 4, `SYNs seen at ${after.join(", ")} ms`);
+    assert.ok(after[1]! < 600, `the probe came at ${after[1]} ms`);
+    assert.ok(after[3]! < 2600, `the third re-send came at ${after[3]} ms (3000 with a doubled second wait)`);
+    await assert.rejects(dialing, (e: unknown) => (e as { code?: string }).code === "ETIMEDOUT");
   } finally {
     peer.close();
   }

@@ -7,47 +7,83 @@
 // after about two round trips. A relay on loopback drops exactly one chosen
 // packet; each test bounds the recovery at 800 ms, which fails without the
 // patch (≥ 1000 ms) and leaves a wide margin over the ~50–150 ms it takes.
-// Not covered: a socket the application has closed after the peer's FIN
-// arrived is not probed (see the patch), so a server's lost last answer still
-// waits for the timeout.
+// Patch 0026 (TIME_WAIT): the side that acknowledges the last FIN stays to
+// acknowledge it again when that ack was lost; before, the repeated FIN met a
+// destroyed socket and the peer got a reset (or, once libutp's reset table was
+// full, nothing for half a minute).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createSocket, type Socket } from "node:dgram";
-import { connect, listen } from "../mod.ts";
+import { connect, listen, UtpEndpoint } from "../mod.ts";
 import { readAll } from "./_helpers.ts";
 
 const ST_DATA = 0;
 const ST_FIN = 1;
+const ST_STATE = 2;
 const BOUND_MS = 800;
 
 type Direction = "c2s" | "s2c";
 
-/** A loopback UDP forwarder that drops the first µTP packet of one type in one direction. */
+/** A µTP packet's header fields the relay looks at. */
+type Header = { type: number; seq: number; ack: number };
+
+/** Chooses the packets to drop; it sees every µTP packet. */
+type DropChoice = (header: Header, direction: Direction) => boolean;
+
+/** Drops the first packet of `type` sent in `direction`. */
+function firstOf(direction: Direction, type: number): DropChoice {
+  let done = false;
+  return (h, d) => !done && d === direction && h.type === type && (done = true);
+}
+
+/**
+ * Drops every acknowledgement of the server's FIN until the server sends
+ * that FIN again, so only a socket still there to acknowledge the repeated
+ * FIN lets the server finish.
+ */
+function acksOfServerFin(): DropChoice {
+  let finSeq = -1;
+  let repeated = false;
+  return (h, d) => {
+    if (d === "s2c" && h.type === ST_FIN) {
+      repeated = finSeq === h.seq;
+      finSeq = h.seq;
+    }
+    return d === "c2s" && h.type === ST_STATE && finSeq >= 0 && h.ack === finSeq && !repeated;
+  };
+}
+
+/** A loopback UDP forwarder that drops the chosen µTP packets. */
 class OneDropRelay {
   dropped = 0;
   #sock: Socket;
   #clientPort = 0;
 
-  private constructor(sock: Socket, serverPort: number, direction: Direction, type: number) {
+  private constructor(sock: Socket, serverPort: number, choose: DropChoice) {
     this.#sock = sock;
     sock.on("message", (msg: Uint8Array, rinfo: { port: number }) => {
       if (rinfo.port !== serverPort && this.#clientPort === 0) this.#clientPort = rinfo.port;
       const fromServer = rinfo.port === serverPort;
       const to = fromServer ? this.#clientPort : serverPort;
       if (to === 0) return;
-      const packetType = msg.length >= 20 && (msg[0] & 0x0f) === 1 ? msg[0] >> 4 : -1;
-      if (this.dropped === 0 && packetType === type && fromServer === (direction === "s2c")) {
-        this.dropped++;
-        return;
+      if (msg.length >= 20 && (msg[0] & 0x0f) === 1) {
+        const header = { type: msg[0] >> 4, seq: (msg[16] << 8) | msg[17], ack: (msg[18] << 8) | msg[19] };
+        if (choose(header, fromServer ? "s2c" : "c2s")) {
+          this.dropped++;
+          return;
+        }
       }
       sock.send(msg, to, "127.0.0.1");
     });
   }
 
-  static async start(serverPort: number, direction: Direction, type: number): Promise<OneDropRelay> {
+  static async start(serverPort: number, choose: DropChoice): Promise<OneDropRelay> {
     const sock = createSocket("udp4");
+    // A datagram sent to a port that has closed comes back as an ICMP error, which Bun
+    // reports as an "error" event (unhandled, it throws): not a failure here.
+    sock.on("error", () => {});
     await new Promise<void>((resolve) => sock.bind(0, "127.0.0.1", () => resolve()));
-    return new OneDropRelay(sock, serverPort, direction, type);
+    return new OneDropRelay(sock, serverPort, choose);
   }
 
   get port(): number {
@@ -57,6 +93,18 @@ class OneDropRelay {
   close(): Promise<void> {
     return new Promise((resolve) => this.#sock.close(() => resolve()));
   }
+}
+
+/** Whether a UDP socket can be bound to `port` on all IPv4 addresses. */
+function portIsFree(port: number): Promise<boolean> {
+  const sock = createSocket("udp4");
+  return new Promise((resolve) => {
+    sock.once("error", () => {
+      sock.close();
+      resolve(false);
+    });
+    sock.bind(port, "0.0.0.0", () => sock.close(() => resolve(true)));
+  });
 }
 
 /** Reads exactly `n` bytes (or fewer at the end) without ending the stream. */
@@ -77,9 +125,14 @@ async function readBytes(reader: ReadableStreamDefaultReader<Uint8Array>, n: num
  * client half-closes only once the server has the whole request, so the
  * request's last data packet is also the last packet in flight.
  */
-async function exchangeThrough(direction: Direction, type: number, request: Uint8Array, answer: Uint8Array) {
+async function exchangeThrough(
+  choose: DropChoice,
+  request: Uint8Array,
+  answer: Uint8Array,
+  client?: UtpEndpoint,
+) {
   await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
-  const relay = await OneDropRelay.start(listener.addr.port, direction, type);
+  const relay = await OneDropRelay.start(listener.addr.port, choose);
   try {
     let requestArrived!: () => void;
     const arrived = new Promise<void>((resolve) => requestArrived = resolve);
@@ -103,10 +156,16 @@ async function exchangeThrough(direction: Direction, type: number, request: Uint
       const answerStart = performance.now();
       await writer.write(answer);
       await writer.close();
+      const closeDone = performance.now();
       await conn.closed;
-      return { got, rest, requestDone, endDone, answerStart };
+      return { got, rest, requestDone, endDone, answerStart, closedMs: performance.now() - closeDone };
     })();
-    await using conn = await connect({ hostname: "127.0.0.1", port: relay.port, connectTimeout: 10_000 });
+    await using conn = await connect({
+      hostname: "127.0.0.1",
+      port: relay.port,
+      connectTimeout: 10_000,
+      endpoint: client,
+    });
     const writer = conn.writable.getWriter();
     const reply = readAll(conn.readable);
     const requestStart = performance.now();
@@ -126,6 +185,8 @@ async function exchangeThrough(direction: Direction, type: number, request: Uint
       requestMs: server.requestDone - requestStart,
       finMs: server.endDone - closeStart,
       answerMs: replyDone - server.answerStart,
+      serverClosedMs: server.closedMs,
+      clientPort: conn.localAddr.port,
       retransmits,
     };
   } finally {
@@ -137,7 +198,7 @@ const REQUEST = new Uint8Array(300).map((_, i) => i);
 const ANSWER = new Uint8Array(32).fill(7);
 
 test("a lost last data packet is sent again by the tail-loss probe, well before the 1 s timeout", async () => {
-  const r = await exchangeThrough("c2s", ST_DATA, REQUEST, ANSWER);
+  const r = await exchangeThrough(firstOf("c2s", ST_DATA), REQUEST, ANSWER);
   assert.equal(r.dropped, 1);
   assert.deepEqual(r.received, REQUEST);
   assert.equal(r.extra, 0);
@@ -147,10 +208,53 @@ test("a lost last data packet is sent again by the tail-loss probe, well before 
 });
 
 test("a lost FIN is sent again by the tail-loss probe", async () => {
-  const r = await exchangeThrough("c2s", ST_FIN, REQUEST, ANSWER);
+  const r = await exchangeThrough(firstOf("c2s", ST_FIN), REQUEST, ANSWER);
   assert.equal(r.dropped, 1);
   assert.deepEqual(r.received, REQUEST);
   assert.equal(r.extra, 0);
   assert.deepEqual(r.replied, ANSWER);
   assert.ok(r.finMs < BOUND_MS, `the request's end took ${r.finMs.toFixed(0)} ms`);
+});
+
+test("a server's lost answer, written after the request ended, is sent again by the probe", async () => {
+  const r = await exchangeThrough(firstOf("s2c", ST_DATA), REQUEST, ANSWER);
+  assert.equal(r.dropped, 1);
+  assert.deepEqual(r.received, REQUEST);
+  assert.deepEqual(r.replied, ANSWER);
+  assert.ok(r.answerMs < BOUND_MS, `the answer took ${r.answerMs.toFixed(0)} ms`);
+});
+
+test("a server's lost FIN is sent again by the probe", async () => {
+  const r = await exchangeThrough(firstOf("s2c", ST_FIN), REQUEST, ANSWER);
+  assert.equal(r.dropped, 1);
+  assert.deepEqual(r.replied, ANSWER);
+  assert.ok(r.answerMs < BOUND_MS, `the answer's end took ${r.answerMs.toFixed(0)} ms`);
+});
+
+test("a lost ack of the last FIN is sent again from TIME_WAIT: the server closes cleanly, not reset", async () => {
+  // A shared endpoint, which stays open: its socket waits in TIME_WAIT.
+  // exchangeThrough awaits the server's `closed`: a reset would reject it.
+  await using client = await UtpEndpoint.bind({ hostname: "127.0.0.1" });
+  const r = await exchangeThrough(acksOfServerFin(), REQUEST, ANSWER, client);
+  assert.ok(r.dropped >= 1, "the ack of the server's FIN was seen and dropped");
+  assert.deepEqual(r.replied, ANSWER);
+  assert.ok(r.serverClosedMs < BOUND_MS, `the server's close took ${r.serverClosedMs.toFixed(0)} ms`);
+});
+
+test("connect()'s own endpoint stays for TIME_WAIT too, then closes", async () => {
+  // Its endpoint closes once the socket in TIME_WAIT is gone, not with the
+  // connection, so the repeated FIN is acknowledged here as well.
+  const r = await exchangeThrough(acksOfServerFin(), REQUEST, ANSWER);
+  assert.ok(r.dropped >= 1, "the ack of the server's FIN was seen and dropped");
+  assert.deepEqual(r.replied, ANSWER);
+  assert.ok(r.serverClosedMs < BOUND_MS, `the server's close took ${r.serverClosedMs.toFixed(0)} ms`);
+  // Then the endpoint closes: its port can be bound again. TIME_WAIT lasts two
+  // retransmission timeouts (2 s here): bounded poll.
+  const end = performance.now() + 6000;
+  let free = await portIsFree(r.clientPort);
+  while (!free && performance.now() < end) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    free = await portIsFree(r.clientPort);
+  }
+  assert.ok(free, `the client's endpoint (port ${r.clientPort}) never closed`);
 });

@@ -43,6 +43,7 @@ function recorder(): { sink: EventSink; log: string[] } {
     writable: (id) => log.push(`writable ${id}`),
     eof: (id) => log.push(`eof ${id}`),
     lingering: (id) => log.push(`lingering ${id}`),
+    timeWaiting: (id) => log.push(`time-waiting ${id}`),
     failed: (id, code) => log.push(`failed ${id} ${code}`),
     destroyed: (id) => log.push(`destroyed ${id}`),
     accepted: (id, remote) => log.push(`accepted ${id} ${remote.hostname}:${remote.port}`),
@@ -68,6 +69,7 @@ test("every record type decodes in order, with its id, value and payload", () =>
     { type: Event.EOF, id: 5 },
     { type: Event.ERROR, id: 6, value: 2 },
     { type: Event.LINGER, id: 5 },
+    { type: Event.TIME_WAIT, id: 5 },
     { type: Event.DESTROYED, id: 6 },
     { type: Event.DATAGRAM, family: 6, value: 53, payload: withAddress(mapped, "dns?") },
     {
@@ -87,6 +89,7 @@ test("every record type decodes in order, with its id, value and payload", () =>
     "eof 5",
     "failed 6 2",
     "lingering 5",
+    "time-waiting 5",
     "destroyed 6",
     "datagram 10.0.0.7:53 dns?", // an IPv4-mapped sender reads as IPv4
     "incoming 10.1.2.3:40000 v4 20",

@@ -50,6 +50,7 @@ export const Event = {
   DATAGRAM: 8,
   INCOMING: 9,
   LINGER: 10,
+  TIME_WAIT: 11,
 } as const;
 
 /** Error codes of ERROR records (`UTPS_ERR_*`, libutp's `UTP_E*`). */
