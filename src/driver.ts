@@ -429,7 +429,6 @@ export class Driver {
     return this.#closed ? 0 : this.native.utps_live_sockets(this.ctx);
   }
 
-  /** Tears everything down at once: connections, context, socket. */
   /**
    * Closes this endpoint, which only its own connection or listener used,
    * once its native sockets are gone: sockets in TIME_WAIT (about 2 s) stay to
@@ -450,6 +449,7 @@ export class Driver {
     this.#startTimer();
   }
 
+  /** Tears everything down at once: connections, context, socket. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -620,8 +620,8 @@ export class Driver {
     },
     // Closed and done: for JavaScript the connection is gone. The native
     // socket stays only to acknowledge a repeated FIN (its later DESTROYED
-    // finds no record); it holds nothing, and an endpoint that closes with its
-    // connection does not wait for it.
+    // finds no record) and holds nothing; an endpoint that closes with its
+    // connection waits for it (closeWhenQuiet).
     timeWaiting: (id) => this.#connectionGone(id),
     failed: (id, code) => {
       this.#records.get(id)?.events.onError(code);

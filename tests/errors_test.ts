@@ -138,7 +138,7 @@ test("writing a non-Uint8Array chunk errors the writable with TypeError", async 
   await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
   const accepted = listener.accept();
   await using conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
-  await accepted;
+  await using _server = await accepted;
   const writer = conn.writable.getWriter();
   // @ts-expect-error: wrong type on purpose
   await assert.rejects(writer.write("text"), TypeError);
