@@ -285,13 +285,26 @@ export class Connection implements UtpConnection, ConnectionEvents {
 
   // ---- events from the driver
 
-  onData(chunk: Uint8Array): void {
+  /** `data` is a view into the driver's event buffer, valid only during the call. */
+  onData(data: Uint8Array): void {
     if (this.#readDone || this.#readCanceled) {
-      this.#driver.consumed(this.#id, chunk.byteLength);
+      this.#driver.consumed(this.#id, data.byteLength);
       return;
     }
-    this.#delivered += chunk.byteLength;
-    this.#readController.enqueue(chunk);
+    this.#delivered += data.byteLength;
+    // A BYOB reader waiting with its own buffer gets the bytes copied straight
+    // into it: no chunk is allocated (that garbage is what raises a fast
+    // receiver's peak RSS). Anything beyond its buffer is queued as a copy.
+    const request = this.#readController.byobRequest;
+    const view = request?.view;
+    if (request && view && view.byteLength > 0) {
+      const n = Math.min(view.byteLength, data.byteLength);
+      new Uint8Array(view.buffer, view.byteOffset, n).set(data.subarray(0, n));
+      request.respond(n);
+      if (n === data.byteLength) return;
+      data = data.subarray(n);
+    }
+    this.#readController.enqueue(data.slice());
   }
 
   onConnect(): void {

@@ -30,7 +30,8 @@ export type UdpIo = "native" | "runtime";
 
 /** What the driver needs from a connection. */
 export interface ConnectionEvents {
-  onData(chunk: Uint8Array): void;
+  /** Data from the peer: a view into a reused buffer, valid only during the call. */
+  onData(data: Uint8Array): void;
   onConnect(): void;
   onEof(): void;
   onError(code: number): void;
@@ -604,8 +605,8 @@ export class Driver {
   #sink: EventSink = {
     read: (id, data) => {
       const record = this.#records.get(id);
-      // The event buffer is reused: the connection gets its own copy.
-      if (record) record.events.onData(data.slice());
+      // A view into the reused event buffer: the connection copies it.
+      if (record) record.events.onData(data);
       else this.native.utps_consumed(this.ctx, id, data.byteLength);
     },
     connected: (id) => this.#records.get(id)?.events.onConnect(),

@@ -1,6 +1,7 @@
 // Copyright 2026 the utpstream authors. MIT license.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { connect, listen, type UtpConnection } from "../mod.ts";
 import { decode, encode, hashStream, patternHash, readAll, within, writePattern } from "./_helpers.ts";
 
@@ -67,4 +68,36 @@ test("readable supports BYOB readers", async () => {
   assert.equal(parts.join(""), "0123456789");
   listener.close();
   await serving;
+});
+
+test("a BYOB reader gets 4 MiB intact through its own odd-sized buffer", async () => {
+  // Bytes go straight into the reader's buffer; what does not fit is queued,
+  // in order, for the next read.
+  const SIZE = 4 << 20;
+  await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+  const sending = (async () => {
+    await using server = await listener.accept();
+    await writePattern(server.writable, SIZE);
+    await server.closed;
+  })();
+  await using conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  await conn.writable.close();
+  const reader = conn.readable.getReader({ mode: "byob" });
+  const hash = createHash("sha256");
+  let buffer = new ArrayBuffer(3001);
+  let bytes = 0;
+  let reads = 0;
+  for (;;) {
+    const { value, done } = await within(reader.read(new Uint8Array(buffer)), 10_000, "byob read");
+    if (done) break;
+    assert.ok(value.byteLength > 0 && value.byteLength <= 3001);
+    hash.update(value);
+    bytes += value.byteLength;
+    reads++;
+    buffer = value.buffer as ArrayBuffer;
+  }
+  assert.equal(bytes, SIZE);
+  assert.equal(hash.digest("hex"), patternHash(SIZE));
+  assert.ok(reads >= SIZE / 3001, `${reads} reads`);
+  await within(sending, 10_000, "server done");
 });
