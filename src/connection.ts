@@ -296,10 +296,11 @@ export class Connection implements UtpConnection, ConnectionEvents {
     // into it: no chunk is allocated (that garbage is what raises a fast
     // receiver's peak RSS). Anything beyond its buffer is queued as a copy.
     const request = this.#readController.byobRequest;
-    const view = request?.view;
+    // A byte stream's request view is always a Uint8Array.
+    const view = request?.view as Uint8Array | null | undefined;
     if (request && view && view.byteLength > 0) {
       const n = Math.min(view.byteLength, data.byteLength);
-      new Uint8Array(view.buffer, view.byteOffset, n).set(data.subarray(0, n));
+      view.set(n === data.byteLength ? data : data.subarray(0, n));
       request.respond(n);
       if (n === data.byteLength) return;
       data = data.subarray(n);

@@ -502,9 +502,10 @@ export class Driver {
 
   #tick = (): void => {
     if (this.#closed) return;
-    // Closing quietly, the socket is read here (there is no poll timer).
-    if (this.#closingQuietly && this.#detached) this.#pollOnce();
-    if (this.#closed) return;
+    if (this.#closingQuietly && this.#detached) {
+      this.#pollOnce(); // closing quietly there is no poll timer: read the socket here
+      if (this.#closed) return;
+    }
     // Nothing left that needs time: no connection, no native socket (half-open
     // or lingering), no listener. The next connection or listener restarts it,
     // unless the endpoint was only waiting for this to close.
