@@ -36,6 +36,8 @@ const { values: opts } = parseArgs({
     "flows-size": { type: "string" },
     rows: { type: "string" },
     only: { type: "string" },
+    reader: { type: "string", default: "default" },
+    "udp-offload": { type: "string", default: "on" },
     "cpu-prof": { type: "string" },
     "no-write": { type: "boolean", default: false },
     write: { type: "boolean", default: false },
@@ -54,7 +56,17 @@ const writeResults = opts.write || (!quick && !opts["no-write"] && !opts.rows &&
 
 // ---------------------------------------------------------------- implementations and rows
 
-type Impl = "c" | "c-ack64" | "c-mmsg" | "deno" | "deno-rt" | "bun" | "deno-tcp" | NodeImpl;
+type Impl =
+  | "c"
+  | "c-ack64"
+  | "c-mmsg"
+  | "deno"
+  | "deno-rt"
+  | "deno-bulk"
+  | "bun"
+  | "bun-bulk"
+  | "deno-tcp"
+  | NodeImpl;
 
 interface Row {
   id: string;
@@ -74,6 +86,9 @@ const ROWS: Row[] = [
   { id: "deno-bun", label: "Deno→Bun", sender: "deno", receiver: "bun" },
   { id: "bun-deno", label: "Bun→Deno", sender: "bun", receiver: "deno" },
   { id: "deno-rt", label: "Deno→Deno (runtime UDP)", sender: "deno-rt", receiver: "deno-rt" },
+  // udpIo "bulk": the native receive thread with UDP GRO (segmented sends are on in every row).
+  { id: "deno-bulk", label: 'Deno→Deno (udpIo "bulk")', sender: "deno-bulk", receiver: "deno-bulk" },
+  { id: "bun-bulk", label: 'Bun→Bun (udpIo "bulk")', sender: "bun-bulk", receiver: "bun-bulk" },
   { id: "tcp", label: "TCP (Deno.connect/Deno.listen)", sender: "deno-tcp", receiver: "deno-tcp" },
   // utp_ref acking every 64 datagrams of a drain, like the library's batches (an experiment, not the reference).
   ...NODE_ROWS,
@@ -90,6 +105,8 @@ if (opts.help) {
   --flows-size MiB      total bytes of the many-flows test (default: the first size)
   --rows LIST           row ids: ${ROW_IDS_HELP()}
   --only LIST           throughput,latency,flows,lab (lab: the network lab, root only; bench/lab.ts)
+  --reader default|byob how the library's receivers read (default: a default reader, a fresh chunk per read)
+  --udp-offload on|off  segmented sends and coalesced receives in the library's peers (default on)
   --cpu-prof DIR        run the Deno peers with --cpu-prof into DIR
   --write / --no-write  force / skip rewriting bench/RESULTS.md`);
   Deno.exit(0);
@@ -116,6 +133,14 @@ function bunPath(): string {
 }
 const BUN = bunPath();
 
+/** Flags of the library's peers (bench/peer.ts) that apply to every row. */
+const PEER_FLAGS = [
+  "--reader",
+  opts.reader,
+  "--udp-offload",
+  opts["udp-offload"] === "off" ? "false" : "true",
+];
+
 function command(impl: Impl, role: string, args: string[]): string[] {
   switch (impl) {
     case "c":
@@ -128,14 +153,33 @@ function command(impl: Impl, role: string, args: string[]): string[] {
     case "utp-native":
       return nodeCommand(impl, role, args, opts["cpu-prof"]);
     case "bun":
-      return [BUN, PEER, role, ...args];
+    case "bun-bulk": {
+      const extra = impl === "bun-bulk" ? ["--udp-io", "bulk"] : [];
+      return [BUN, PEER, role, ...args, ...PEER_FLAGS, ...extra];
+    }
     case "deno":
     case "deno-rt":
+    case "deno-bulk":
     case "deno-tcp": {
       const prof = opts["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${opts["cpu-prof"]}`] : [];
       const r = impl === "deno-tcp" ? `tcp-${role}` : role;
-      const extra = impl === "deno-rt" ? ["--udp-io", "runtime"] : [];
-      return [Deno.execPath(), "run", "-A", "--unstable-net", ...prof, PEER, r, ...args, ...extra];
+      const extra = impl === "deno-rt"
+        ? ["--udp-io", "runtime"]
+        : impl === "deno-bulk"
+        ? ["--udp-io", "bulk"]
+        : [];
+      return [
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--unstable-net",
+        ...prof,
+        PEER,
+        r,
+        ...args,
+        ...PEER_FLAGS,
+        ...extra,
+      ];
     }
   }
 }

@@ -5,7 +5,8 @@
  * listening side prints `READY <port>`, then every role prints one JSON line
  * with its result and exits.
  *
- *   deno run -A --unstable-net bench/peer.ts recv --bytes N [--flows K] [--udp-io native|runtime]
+ *   deno run -A --unstable-net bench/peer.ts recv --bytes N [--flows K] [--udp-io native|bulk|runtime]
+ *        [--udp-offload true|false] [--reader default|byob]
  *   bun bench/peer.ts send --port P --bytes N [--flows K]
  *   ... pong | ping --port P --count N | tcp-recv | tcp-send | tcp-pong | tcp-ping | probe
  *
@@ -36,6 +37,8 @@ const { positionals, values } = parseArgs({
     flows: { type: "string", default: "1" },
     count: { type: "string", default: "1000" },
     "udp-io": { type: "string", default: "native" },
+    "udp-offload": { type: "string", default: "true" },
+    reader: { type: "string", default: "default" },
     chunk: { type: "string", default: String(WRITE_CHUNK) },
     timeout: { type: "string", default: "120" },
   },
@@ -47,6 +50,9 @@ const totalBytes = Number(values.bytes);
 const flows = Math.max(1, Number(values.flows));
 const count = Number(values.count);
 const udpIo = values["udp-io"] as UdpIo;
+const udpOffload = values["udp-offload"] !== "false";
+/** How receivers read: a default reader (a fresh chunk per read) or a BYOB reader into one 64 KiB buffer. */
+const byobReader = values.reader === "byob";
 const chunkSize = Number(values.chunk);
 const runtime = "Bun" in globalThis ? "bun" : "Deno" in globalThis ? "deno" : "node";
 
@@ -109,11 +115,16 @@ async function drain(readable: ReadableStream<Uint8Array>): Promise<void> {
 /** Receives `target` pattern bytes, then reads to EOF. Returns the time of the last byte. */
 async function receive(conn: Conn, target: number): Promise<number> {
   const verifier = new Verifier();
-  const reader = conn.readable.getReader();
+  const reader = byobReader ? conn.readable.getReader({ mode: "byob" }) : conn.readable.getReader();
+  let buffer = new Uint8Array(WRITE_CHUNK);
   let tEnd = 0;
   for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
+    const { value, done } = reader instanceof ReadableStreamBYOBReader
+      ? await reader.read(buffer)
+      : await reader.read();
+    if (done || value === undefined) break;
+    // The same memory, handed back by the stream:
+    if (reader instanceof ReadableStreamBYOBReader) buffer = new Uint8Array(value.buffer as ArrayBuffer);
     if (verifier.offset + value.byteLength > target) fail("more bytes than expected");
     if (!verifier.check(value)) fail(`data mismatch near offset ${verifier.offset}`);
     if (verifier.offset === target) tEnd = performance.now();
@@ -210,7 +221,7 @@ async function pingPong(conn: Conn): Promise<number[]> {
 // ---------------------------------------------------------------- µTP roles
 
 async function bind(): Promise<UtpEndpoint> {
-  const endpoint = await UtpEndpoint.bind({ hostname: "127.0.0.1", port: 0, udpIo });
+  const endpoint = await UtpEndpoint.bind({ hostname: "127.0.0.1", port: 0, udpIo, udpOffload });
   if (endpoint.udpIo !== udpIo) fail(`asked for udpIo ${udpIo}, got ${endpoint.udpIo}`);
   return endpoint;
 }

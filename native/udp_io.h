@@ -82,6 +82,35 @@ UDP_IO_INTERNAL int udp_io_send_batch(int fd, const uint8_t *bufs, size_t stride
 UDP_IO_INTERNAL int udp_io_recv_batch(int fd, uint8_t *bufs, size_t stride, size_t *lens,
                                       struct sockaddr_storage *addrs, socklen_t *addrlens, int n, uint64_t *syscalls);
 
+/* Whether the kernel offers UDP segmentation offload (UDP_SEGMENT, Linux 4.18)
+ * on fd: 1 yes, 0 no (other platforms, older kernels). */
+UDP_IO_INTERNAL int udp_io_gso_supported(int fd);
+
+/* udp_io_send_batch with segmentation offload while *gso is 1: each run of
+ * consecutive datagrams to one address, all of one size (the last of a run
+ * may be shorter), leaves as one message with a UDP_SEGMENT control message,
+ * and the kernel cuts it into ordinary datagrams again, so receivers need
+ * nothing. If the kernel refuses a segmented send (EIO from a device without
+ * checksum offload, EINVAL), *gso becomes 0 and this and every later batch go
+ * out one datagram per message. Adds the datagrams that left inside segmented
+ * sends to *segmented. Returns how many datagrams were sent. */
+UDP_IO_INTERNAL int udp_io_send_batch_gso(int fd, const uint8_t *bufs, size_t stride, const size_t *lens,
+                                          const struct sockaddr_storage *addrs, const socklen_t *addrlens, int n,
+                                          int *gso, uint64_t *syscalls, uint64_t *segmented);
+
+/* Turns on receive offload (UDP_GRO, Linux 5.0): the kernel may hand over
+ * several datagrams of one sender as one buffer. Only for a socket that
+ * nothing else reads (a runtime's reads would get coalesced buffers and could
+ * not split them). 1 when on, 0 when the platform cannot. */
+UDP_IO_INTERNAL int udp_io_gro_enable(int fd);
+
+/* udp_io_recv_batch on a socket with UDP_GRO: as udp_io_recv_batch, and
+ * segs[i] is the size of the datagrams coalesced in buffer i (the last may be
+ * shorter), or 0 when it holds one datagram. stride should be 65536. */
+UDP_IO_INTERNAL int udp_io_recv_batch_gro(int fd, uint8_t *bufs, size_t stride, size_t *lens, size_t *segs,
+                                          struct sockaddr_storage *addrs, socklen_t *addrlens, int n,
+                                          uint64_t *syscalls);
+
 /* Sends one datagram with IP TTL / IPv6 hop limit `hops` (1..255) for that
  * datagram alone: the socket's own values are restored afterwards. Adds the
  * send to *syscalls. Returns 1 when sent, 0 when the send failed,

@@ -8,7 +8,8 @@
 #endif
 
 #include "utps.h"
-#include "udp_io.h" /* the platform's socket calls; also its socket headers */
+#include "udp_io.h"
+#include "wake_thread.h" /* the platform's socket calls; also its socket headers */
 
 #include <stdlib.h>
 #include <string.h>
@@ -134,9 +135,14 @@ struct utps_ctx {
 	size_t txlen[TX_BATCH];
 	int ntx;
 	uint8_t *rxbuf;
+	int gso;              /* 1: runs of equal datagrams leave segmented (UDP_SEGMENT) */
+	int gro;              /* 1: the socket coalesces received datagrams (UDP_GRO) */
+	uint8_t *grobuf;      /* GRO_BATCH buffers of GRO_SLOT_BYTES */
+	wake_thread *waiter;  /* utps_wake_start */
 
 	/* counters, see utps_counters */
 	uint64_t c_rx_datagrams, c_tx_datagrams, c_tx_dropped, c_rx_foreign, c_rx_truncated, c_syscalls;
+	uint64_t c_tx_segmented, c_rx_coalesced;
 	uint64_t c_refused;
 };
 
@@ -341,8 +347,8 @@ static void tx_flush(utps_ctx *ctx) {
 	ctx->ntx = 0;
 	/* Datagrams not sent (the socket's buffer was full, or one failed on its
 	 * own) are dropped and counted: µTP resends. */
-	int sent = udp_io_send_batch(ctx->fd, ctx->txbuf, TX_SLOT_BYTES, ctx->txlen, ctx->txaddr, ctx->txaddrlen, n,
-	                             &ctx->c_syscalls);
+	int sent = udp_io_send_batch_gso(ctx->fd, ctx->txbuf, TX_SLOT_BYTES, ctx->txlen, ctx->txaddr, ctx->txaddrlen, n,
+	                                 &ctx->gso, &ctx->c_syscalls, &ctx->c_tx_segmented);
 	ctx->c_tx_datagrams += (uint64_t)sent;
 	ctx->c_tx_dropped += (uint64_t)(n - sent);
 }
@@ -633,6 +639,8 @@ UTPS_EXPORT utps_ctx *utps_create(void) {
 UTPS_EXPORT void utps_destroy(utps_ctx *ctx) {
 	if (!ctx) return;
 	ctx->destroying = 1;
+	wake_thread_stop(ctx->waiter);
+	ctx->waiter = NULL;
 	tx_flush(ctx);
 	for (uint32_t i = 0; i < ctx->nslots; i++) {
 		if (ctx->slots[i].flags != SLOT_FREE) slot_release(ctx, i);
@@ -646,6 +654,7 @@ UTPS_EXPORT void utps_destroy(utps_ctx *ctx) {
 	free(ctx->nagle);
 	free(ctx->txbuf);
 	free(ctx->rxbuf);
+	free(ctx->grobuf);
 	free(ctx);
 	g_live_contexts--;
 }
@@ -689,6 +698,13 @@ UTPS_EXPORT int utps_set_option(utps_ctx *ctx, int opt, int value) {
 	case UTPS_OPT_REFUSE:
 		ctx->refuse = value != 0;
 		return 0;
+	case UTPS_OPT_SEGMENTATION:
+		ctx->gso = value != 0 && udp_io_gso_supported(ctx->fd);
+		return value == 0 || ctx->gso ? 0 : -1;
+	case UTPS_OPT_RECEIVE_OFFLOAD:
+		if (value == 0) return ctx->gro ? -1 : 0; /* cannot be undone: buffers may be coalesced already */
+		if (!ctx->gro) ctx->gro = udp_io_gro_enable(ctx->fd);
+		return ctx->gro ? 0 : -1;
 	}
 	return -1;
 }
@@ -716,6 +732,10 @@ UTPS_EXPORT int utps_get_option(utps_ctx *ctx, int opt) {
 		return ctx->max_inbound;
 	case UTPS_OPT_REFUSE:
 		return ctx->refuse;
+	case UTPS_OPT_SEGMENTATION:
+		return ctx->gso;
+	case UTPS_OPT_RECEIVE_OFFLOAD:
+		return ctx->gro;
 	}
 	return -1;
 }
@@ -743,6 +763,7 @@ UTPS_EXPORT int utps_attach_fd(utps_ctx *ctx, int fd) {
 	if (own < 0) return -1;
 	udp_io_close(ctx->fd);
 	ctx->fd = own;
+	ctx->gso = udp_io_gso_supported(own);
 	return 0;
 }
 
@@ -775,8 +796,51 @@ UTPS_EXPORT int utps_input(utps_ctx *ctx, const uint8_t *buf, int len, int famil
 	return process_datagram(ctx, buf, (size_t)len, (struct sockaddr *)&ss, sl);
 }
 
+/* Coalesced receive buffers per recvmmsg, and their size (the most the kernel
+ * coalesces is one 64 KiB datagram's worth). */
+#define GRO_BATCH 4
+#define GRO_SLOT_BYTES 65536
+
+/* utps_drain on a socket with UDP_GRO: a buffer may hold a run of datagrams
+ * of one sender, cut here at the segment size the kernel reports. Counts
+ * datagrams, not buffers. */
+static int drain_coalesced(utps_ctx *ctx, int max_datagrams) {
+	if (!ctx->grobuf) ctx->grobuf = (uint8_t *)malloc((size_t)GRO_BATCH * GRO_SLOT_BYTES);
+	if (!ctx->grobuf) return -1;
+	size_t lens[GRO_BATCH], segs[GRO_BATCH];
+	struct sockaddr_storage from[GRO_BATCH];
+	socklen_t fromlens[GRO_BATCH];
+	int total = 0;
+	while (total < max_datagrams) {
+		int r = udp_io_recv_batch_gro(ctx->fd, ctx->grobuf, GRO_SLOT_BYTES, lens, segs, from, fromlens, GRO_BATCH,
+		                              &ctx->c_syscalls);
+		if (r <= 0) break;
+		for (int i = 0; i < r; i++) {
+			if (lens[i] == UDP_IO_TRUNCATED) {
+				ctx->c_rx_truncated++;
+				total++;
+				continue;
+			}
+			const uint8_t *p = ctx->grobuf + (size_t)i * GRO_SLOT_BYTES;
+			size_t left = lens[i];
+			size_t seg = segs[i] ? segs[i] : left;
+			if (segs[i]) ctx->c_rx_coalesced += (uint64_t)((left + seg - 1) / seg);
+			do { /* a zero-length datagram is still one datagram */
+				size_t n = left < seg ? left : seg;
+				process_datagram(ctx, p, n, (struct sockaddr *)&from[i], fromlens[i]);
+				p += n;
+				left -= n;
+				total++;
+			} while (left > 0);
+		}
+		if (r < GRO_BATCH) break;
+	}
+	return total;
+}
+
 UTPS_EXPORT int utps_drain(utps_ctx *ctx, int max_datagrams) {
 	if (!ctx || ctx->fd < 0) return -1;
+	if (ctx->gro) return drain_coalesced(ctx, max_datagrams);
 	if (!ctx->rxbuf) ctx->rxbuf = (uint8_t *)malloc((size_t)RX_BATCH * ctx->rx_slot);
 	if (!ctx->rxbuf) return -1;
 	const size_t slot = ctx->rx_slot;
@@ -800,6 +864,23 @@ UTPS_EXPORT int utps_drain(utps_ctx *ctx, int max_datagrams) {
 		if (r < want) break;
 	}
 	return total;
+}
+
+UTPS_EXPORT int utps_wake_start(utps_ctx *ctx, utps_wake_fn fn, int token) {
+	if (!ctx || ctx->fd < 0 || !fn) return -1;
+	if (ctx->waiter) return 0;
+	ctx->waiter = wake_thread_start(ctx->fd, (wake_thread_fn)fn, (int32_t)token);
+	return ctx->waiter ? 0 : -1;
+}
+
+UTPS_EXPORT void utps_wake_arm(utps_ctx *ctx) {
+	if (ctx) wake_thread_arm(ctx->waiter);
+}
+
+UTPS_EXPORT void utps_wake_stop(utps_ctx *ctx) {
+	if (!ctx) return;
+	wake_thread_stop(ctx->waiter);
+	ctx->waiter = NULL;
 }
 
 static void nagle_mark(utps_ctx *ctx, uint32_t index) {
@@ -1031,15 +1112,14 @@ UTPS_EXPORT int utps_live_contexts(void) {
 	return g_live_contexts;
 }
 
-/* Six u64 counters (48 bytes): rx datagrams, tx datagrams, tx dropped,
- * foreign (non-µTP) datagrams, truncated datagrams, syscalls. */
+/* UTPS_COUNTERS_SIZE bytes of u64 counters, at the UTPS_COUNTER_* offsets. */
 UTPS_EXPORT int utps_counters(utps_ctx *ctx, uint8_t *out, int cap) {
-	if (!ctx || !out || cap < 48) return -1;
-	uint64_t v[6] = {ctx->c_rx_datagrams, ctx->c_tx_datagrams, ctx->c_tx_dropped,
-	                 ctx->c_rx_foreign, ctx->c_rx_truncated, ctx->c_syscalls};
-	for (int i = 0; i < 6; i++) {
+	if (!ctx || !out || cap < UTPS_COUNTERS_SIZE) return -1;
+	uint64_t v[8] = {ctx->c_rx_datagrams, ctx->c_tx_datagrams, ctx->c_tx_dropped, ctx->c_rx_foreign,
+	                 ctx->c_rx_truncated, ctx->c_syscalls, ctx->c_tx_segmented, ctx->c_rx_coalesced};
+	for (int i = 0; i < 8; i++) {
 		put_u32(out + i * 8, (uint32_t)v[i]);
 		put_u32(out + i * 8 + 4, (uint32_t)(v[i] >> 32));
 	}
-	return 48;
+	return UTPS_COUNTERS_SIZE;
 }

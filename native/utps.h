@@ -79,6 +79,10 @@ enum {
 	UTPS_OPT_MAX_INBOUND = 9,   /* most accepted sockets not yet closed by the application; 0 = no limit;
 	                             * SYNs beyond it are refused with a reset */
 	UTPS_OPT_REFUSE = 10,       /* 1: refuse every SYN with a reset (e.g. the accept queue is full) */
+	UTPS_OPT_SEGMENTATION = 11, /* 1: send runs of equal datagrams as one segmented send (UDP_SEGMENT);
+	                               on by default where the kernel has it; reads 0 once a path refused it */
+	UTPS_OPT_RECEIVE_OFFLOAD = 12, /* 1: let the kernel coalesce received datagrams (UDP_GRO); only when
+	                                  nothing but utps_drain reads the socket; cannot be turned off */
 };
 
 enum {
@@ -115,11 +119,18 @@ enum {
 	UTPS_STATS_SIZE = 56,
 };
 
-/* Endpoint counters written by utps_counters: UTPS_COUNTERS_SIZE bytes, u64
- * little-endian each: datagrams received, datagrams sent, datagrams dropped
- * on send, foreign (non-µTP) datagrams, truncated datagrams, syscalls. */
+/* Endpoint counters written by utps_counters: UTPS_COUNTERS_SIZE bytes, a
+ * little-endian u64 at each offset. */
 enum {
-	UTPS_COUNTERS_SIZE = 48,
+	UTPS_COUNTER_RX_DATAGRAMS = 0,
+	UTPS_COUNTER_TX_DATAGRAMS = 8,
+	UTPS_COUNTER_TX_DROPPED = 16,   /* not sent: the socket's buffer was full, or the send failed */
+	UTPS_COUNTER_RX_FOREIGN = 24,   /* not µTP */
+	UTPS_COUNTER_RX_TRUNCATED = 32, /* longer than the receive slot, dropped */
+	UTPS_COUNTER_SYSCALLS = 40,     /* send and receive system calls */
+	UTPS_COUNTER_TX_SEGMENTED = 48, /* datagrams that left inside segmented sends (UDP_SEGMENT) */
+	UTPS_COUNTER_RX_COALESCED = 56, /* datagrams that arrived coalesced (UDP_GRO) */
+	UTPS_COUNTERS_SIZE = 64,
 };
 
 UTPS_EXPORT utps_ctx *utps_create(void);
@@ -141,6 +152,17 @@ UTPS_EXPORT int utps_input(utps_ctx *ctx, const uint8_t *buf, int len, int famil
 UTPS_EXPORT int utps_drain(utps_ctx *ctx, int max_datagrams);
 UTPS_EXPORT void utps_end_batch(utps_ctx *ctx);
 UTPS_EXPORT void utps_tick(utps_ctx *ctx);
+
+/* Native wake-ups (native I/O only): a thread of the shim waits for the
+ * socket to become readable and calls fn(token) from that thread, once; it
+ * waits again after utps_wake_arm. fn must be a runtime's thread-safe
+ * callback. JavaScript drains (utps_drain) and re-arms. utps_destroy stops
+ * the thread; fn may be called once after that (ignore unknown tokens). */
+typedef void (*utps_wake_fn)(int32_t token);
+UTPS_EXPORT int utps_wake_start(utps_ctx *ctx, utps_wake_fn fn, int token);
+UTPS_EXPORT void utps_wake_arm(utps_ctx *ctx);
+/* Ends the thread; utps_wake_start starts a new one. */
+UTPS_EXPORT void utps_wake_stop(utps_ctx *ctx);
 
 /* Connections. */
 /* Returns the new connection's id, UTPS_CONNECT_LIMIT when the context holds

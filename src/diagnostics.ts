@@ -6,6 +6,7 @@
  */
 import { getRuntime } from "./runtime.ts";
 import { driverOf, type UtpEndpoint } from "./endpoint.ts";
+import { CounterOffset } from "./ffi/native.ts";
 
 /** Native resources alive in this process. */
 export interface NativeCounts {
@@ -35,4 +36,65 @@ export async function nativeCounts(endpoint?: UtpEndpoint): Promise<NativeCounts
   }
   const { native } = await getRuntime();
   return { sockets: native.utps_live_sockets_total(), contexts: native.utps_live_contexts() };
+}
+
+/** What one endpoint's native I/O did since it was bound (`udpIo` `"native"` or `"bulk"`). */
+export interface EndpointCounters {
+  /** Datagrams received, µTP or not. */
+  receivedDatagrams: number;
+  /** Datagrams sent. */
+  sentDatagrams: number;
+  /** Datagrams not sent (the socket's buffer was full, or the send failed); µTP resends. */
+  droppedDatagrams: number;
+  /** Received datagrams that were not µTP. */
+  foreignDatagrams: number;
+  /** Received datagrams too long for a receive slot, dropped. */
+  truncatedDatagrams: number;
+  /** Send and receive system calls. */
+  systemCalls: number;
+  /** Sent datagrams that left inside segmented sends (`UDP_SEGMENT`). */
+  segmentedDatagrams: number;
+  /** Received datagrams that arrived coalesced (`UDP_GRO`, `udpIo: "bulk"`). */
+  coalescedDatagrams: number;
+  /** Whether segmented sends are in use now (false once a path refused them, or with `udpOffload: false`). */
+  segmenting: boolean;
+  /** Whether the kernel may coalesce received datagrams (`udpIo: "bulk"` with offload). */
+  coalescing: boolean;
+}
+
+/**
+ * Reads an endpoint's I/O counters, or `undefined` once it is closed or when
+ * it uses runtime I/O (whose datagrams the native library never sees).
+ *
+ * @param endpoint The endpoint to look at.
+ * @returns Its counters.
+ *
+ * @example See whether sends were segmented
+ * ```ts
+ * import { UtpEndpoint } from "@utp/stream";
+ * import { endpointCounters } from "@utp/stream/diagnostics";
+ * await using endpoint = await UtpEndpoint.bind({ hostname: "127.0.0.1" });
+ * console.log(endpointCounters(endpoint)?.segmentedDatagrams);
+ * ```
+ */
+export function endpointCounters(endpoint: UtpEndpoint): EndpointCounters | undefined {
+  const driver = driverOf(endpoint);
+  if (driver.udpIo === "runtime") return undefined;
+  let out: EndpointCounters | undefined;
+  driver.counters((view) => {
+    const at = (offset: number) => Number(view.getBigUint64(offset, true));
+    out = {
+      receivedDatagrams: at(CounterOffset.RX_DATAGRAMS),
+      sentDatagrams: at(CounterOffset.TX_DATAGRAMS),
+      droppedDatagrams: at(CounterOffset.TX_DROPPED),
+      foreignDatagrams: at(CounterOffset.RX_FOREIGN),
+      truncatedDatagrams: at(CounterOffset.RX_TRUNCATED),
+      systemCalls: at(CounterOffset.SYSCALLS),
+      segmentedDatagrams: at(CounterOffset.TX_SEGMENTED),
+      coalescedDatagrams: at(CounterOffset.RX_COALESCED),
+      segmenting: driver.segmenting,
+      coalescing: driver.coalescing,
+    };
+  });
+  return out;
 }

@@ -10,6 +10,7 @@
 import {
   CONNECT_LIMIT,
   type ContextHandle,
+  COUNTERS_SIZE,
   isNull,
   type NativeApi,
   Option,
@@ -24,9 +25,16 @@ import { decodeEvents, type EventSink } from "./events.ts";
 import { type AcceptSink, IncomingRouter } from "./incoming.ts";
 import { RuntimeSender } from "./udp/runtime_sender.ts";
 import { type Interval, refTimer } from "./timers.ts";
+import { WakeThread } from "./wake_thread.ts";
 
-/** How datagrams move between the kernel and libutp. */
-export type UdpIo = "native" | "runtime";
+/**
+ * How datagrams move between the kernel and libutp: `"native"` (the runtime
+ * wakes the driver, the native library reads and writes in batches),
+ * `"bulk"` (the native library also waits for the socket, on a thread of its
+ * own, and receives with UDP_GRO), `"runtime"` (every datagram through the
+ * runtime's UDP API).
+ */
+export type UdpIo = "native" | "bulk" | "runtime";
 
 /** What the driver needs from a connection. */
 export interface ConnectionEvents {
@@ -50,6 +58,8 @@ export type DatagramSink = (data: Uint8Array, remote: UtpAddr) => void;
 /** Settings of a driver. */
 export interface DriverOptions extends UtpTuningOptions {
   udpIo?: UdpIo;
+  /** Segmentation and receive offload where the kernel has them; default true. */
+  udpOffload?: boolean;
   socketBufferBytes?: number;
 }
 
@@ -131,6 +141,8 @@ export class Driver {
   /** What keeps the endpoint referenced: each holder (endpoint, listener, connection) and whether it wants to. */
   #holders = new Map<object, boolean>();
   #ref = true;
+  /** The native receive thread (`udpIo: "bulk"`). */
+  #wake: WakeThread | undefined;
 
   private constructor(runtime: Runtime, socket: DatagramSocket, ctx: ContextHandle, options: DriverOptions) {
     this.native = runtime.native;
@@ -146,8 +158,12 @@ export class Driver {
     this.socketReceiveBuffer = fd >= 0
       ? native.utps_set_socket_buffers(fd, options.socketBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES)
       : -1;
-    const wantNative = (options.udpIo ?? "native") === "native";
-    this.udpIo = wantNative && fd >= 0 && native.utps_attach_fd(ctx, fd) === 0 ? "native" : "runtime";
+    const want = options.udpIo ?? "native";
+    const attached = want !== "runtime" && fd >= 0 && native.utps_attach_fd(ctx, fd) === 0;
+    const offload = options.udpOffload ?? true;
+    if (attached && !offload) native.utps_set_option(ctx, Option.SEGMENTATION, 0);
+    this.#wake = attached && want === "bulk" ? this.#startReceiveThread(offload) : undefined;
+    this.udpIo = this.#wake ? "bulk" : attached ? "native" : "runtime";
     if (this.udpIo === "runtime") this.#sender = new RuntimeSender(native, ctx, socket, () => this.#closed);
     this.#router = new IncomingRouter({
       configure: (accepting, screening) => {
@@ -159,12 +175,40 @@ export class Driver {
       refuse: (id) => native.utps_close(ctx, id),
     });
     this.#applyTuning(options);
+    if (this.#wake) return;
     socket.start(
       (data, hostname, port) => this.#onDatagram(data, hostname, port),
       () => this.close(),
       socket.deliversBatches ? this.#onBatchEnd : undefined,
     );
   }
+
+  /**
+   * `udpIo: "bulk"`: the native thread watches the socket and the runtime's
+   * handle is given up, so the runtime reads nothing; only then may the
+   * kernel coalesce datagrams. Undefined where this runtime or platform
+   * cannot (Node, Windows): the endpoint stays on `"native"`.
+   */
+  #startReceiveThread(offload: boolean): WakeThread | undefined {
+    if (this.socket.detach === undefined) return undefined;
+    const wake = WakeThread.create(this.native, this.ctx, this.#onReadable);
+    if (wake === undefined) return undefined;
+    if (!wake.run(true) || !this.socket.detach()) {
+      wake.close();
+      this.native.utps_wake_stop(this.ctx);
+      return undefined;
+    }
+    this.#detached = true;
+    if (offload) this.native.utps_set_option(this.ctx, Option.RECEIVE_OFFLOAD, 1);
+    return wake;
+  }
+
+  /** The receive thread saw a readable socket. */
+  #onReadable = (): void => {
+    if (this.#closed) return;
+    this.#pollOnce();
+    if (!this.#closed) this.#wake?.arm();
+  };
 
   /** Binds a UDP socket and creates the native context. */
   static async create(
@@ -255,15 +299,41 @@ export class Driver {
     }
     if (ref === this.#ref) return;
     this.#ref = ref;
-    this.socket.setRef(ref);
     if (this.#timer !== undefined) refTimer(this.#timer, ref);
-    if (!ref && this.#poll === undefined && this.udpIo === "native" && this.socket.detach?.()) {
+    if (this.#wake) {
+      this.#updateReceiveThread(ref);
+      return;
+    }
+    this.socket.setRef(ref);
+    if (
+      !ref && this.#poll === undefined && this.udpIo === "native" && !this.socket.canUnref &&
+      this.socket.detach?.()
+    ) {
       // The runtime's socket cannot be unreferenced (Deno): poll our own
       // descriptor from now on; the runtime's handle is gone for good.
       this.#detached = true;
       if (!this.#closingQuietly) this.#poll = setInterval(this.#pollOnce, POLL_MS);
     }
     if (this.#poll !== undefined) refTimer(this.#poll, ref);
+  }
+
+  /**
+   * The receive thread runs only while the endpoint is referenced: it must
+   * never call into a runtime that is shutting down. Unreferenced (e.g. only
+   * lingering connections left), the socket is polled from an unreferenced
+   * timer instead, as a detached Deno socket is.
+   */
+  #updateReceiveThread(ref: boolean): void {
+    const threaded = ref && this.#wake!.run(true);
+    if (!ref) this.#wake!.run(false);
+    if (threaded) {
+      if (this.#poll !== undefined) clearInterval(this.#poll);
+      this.#poll = undefined;
+      return;
+    }
+    if (this.#closingQuietly) return; // the tick polls
+    this.#poll ??= setInterval(this.#pollOnce, POLL_MS);
+    refTimer(this.#poll, ref);
   }
 
   #pollOnce = (): void => {
@@ -426,6 +496,25 @@ export class Driver {
     return true;
   }
 
+  /** Reads the endpoint's native counters (`utps_counters`); false once closed or with runtime I/O. */
+  counters(into: (view: DataView) => void): boolean {
+    if (this.#closed) return false;
+    const buf = new Uint8Array(COUNTERS_SIZE);
+    if (this.native.utps_counters(this.ctx, buf, buf.byteLength) !== COUNTERS_SIZE) return false;
+    into(new DataView(buf.buffer));
+    return true;
+  }
+
+  /** Whether runs of equal datagrams currently leave as segmented sends. */
+  get segmenting(): boolean {
+    return !this.#closed && this.native.utps_get_option(this.ctx, Option.SEGMENTATION) === 1;
+  }
+
+  /** Whether received datagrams may arrive coalesced. */
+  get coalescing(): boolean {
+    return !this.#closed && this.native.utps_get_option(this.ctx, Option.RECEIVE_OFFLOAD) === 1;
+  }
+
   liveSockets(): number {
     return this.#closed ? 0 : this.native.utps_live_sockets(this.ctx);
   }
@@ -457,6 +546,7 @@ export class Driver {
     if (this.#closingQuietly) quietCloses--;
     this.#stopTimer();
     if (this.#poll !== undefined) clearInterval(this.#poll);
+    this.#wake?.close(); // utps_destroy below ends the thread
     const records = [...this.#records.values()];
     this.#records.clear();
     this.#holders.clear();

@@ -1,6 +1,8 @@
 // Copyright 2026 the utpstream authors. MIT license.
 // Shared helpers for the tests (node:test style, so Deno and Bun run them).
 import { createHash } from "node:crypto";
+import { spawn } from "node:child_process";
+import process from "node:process";
 
 /** Deterministic bytes: a xorshift32 stream seeded by `seed`. */
 export function pattern(length: number, seed: number): Uint8Array {
@@ -92,3 +94,30 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
 /** Text helpers. */
 export const encode = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const decode = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/** Runs `script` (an ES module body) in a new process of this runtime; resolves when it exits (15 s at most). */
+export function runChild(script: string): Promise<{ code: number | null; out: string }> {
+  const runtime = (globalThis as { Bun?: unknown }).Bun
+    ? "bun"
+    : (globalThis as { Deno?: unknown }).Deno
+    ? "deno"
+    : "node";
+  const args = runtime === "bun"
+    ? ["-e", script]
+    : runtime === "deno"
+    ? ["eval", "--unstable-net", "--allow-net", "--allow-ffi", "--allow-read", "--allow-env", script]
+    : ["--input-type=module", "-e", script];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout.on("data", (d) => out += d);
+  return within(
+    new Promise<{ code: number | null; out: string }>((resolve) =>
+      child.on("exit", (code) => resolve({ code, out }))
+    ),
+    15_000,
+    "the child process exits on its own",
+  ).catch((e) => {
+    child.kill("SIGKILL");
+    throw e;
+  });
+}

@@ -7,7 +7,7 @@ import process from "node:process";
 import { importBunFfi, toBunSymbols } from "../src/ffi/bun.ts";
 import { resolveLibraryPath } from "../src/ffi/library_path.ts";
 import { symbols } from "../src/ffi/symbols.ts";
-import { Event, EVENT_HEADER_SIZE, Option } from "../src/ffi/native.ts";
+import { COUNTERS_SIZE, Event, EVENT_HEADER_SIZE, Option } from "../src/ffi/native.ts";
 
 const isBun = (globalThis as { Bun?: unknown }).Bun !== undefined;
 
@@ -91,13 +91,13 @@ test("bun:ffi: typed arrays pass to pointer arguments without a copy, both ways"
     assert.equal(events[n], 0xaa, "C wrote past what it reported");
 
     // C -> JS through a subarray: writes land at its byte offset in the parent.
-    const big = new Uint8Array(64).fill(0xaa);
-    assert.equal(s.utps_counters!(ctx, big.subarray(8), 56), 48);
-    const counters = new DataView(big.buffer, 8, 48);
+    const big = new Uint8Array(8 + COUNTERS_SIZE + 8).fill(0xaa);
+    assert.equal(s.utps_counters!(ctx, big.subarray(8), COUNTERS_SIZE + 8), COUNTERS_SIZE);
+    const counters = new DataView(big.buffer, 8, COUNTERS_SIZE);
     assert.equal(big[0], 0xaa, "write before the subarray");
     assert.equal(counters.getUint32(0, true), 1, "rx datagrams");
     assert.equal(counters.getUint32(24, true), 1, "foreign datagrams");
-    assert.equal(big[56], 0xaa, "write after the counters");
+    assert.equal(big[8 + COUNTERS_SIZE], 0xaa, "write after the counters");
   } finally {
     s.utps_destroy!(ctx);
     close();

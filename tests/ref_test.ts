@@ -5,35 +5,7 @@
 // under a connection that was still referenced.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import process from "node:process";
-import { within } from "./_helpers.ts";
-
-function runChild(script: string): Promise<{ code: number | null; out: string }> {
-  const runtime = (globalThis as { Bun?: unknown }).Bun
-    ? "bun"
-    : (globalThis as { Deno?: unknown }).Deno
-    ? "deno"
-    : "node";
-  const args = runtime === "bun"
-    ? ["-e", script]
-    : runtime === "deno"
-    ? ["eval", "--unstable-net", "--allow-net", "--allow-ffi", "--allow-read", "--allow-env", script]
-    : ["--input-type=module", "-e", script];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  child.stdout.on("data", (d) => out += d);
-  return within(
-    new Promise<{ code: number | null; out: string }>((resolve) =>
-      child.on("exit", (code) => resolve({ code, out }))
-    ),
-    15_000,
-    "the child process exits on its own",
-  ).catch((e) => {
-    child.kill("SIGKILL");
-    throw e;
-  });
-}
+import { runChild } from "./_helpers.ts";
 
 test("unref() on one connection leaves its endpoint referenced by the others", async () => {
   const mod = new URL("../mod.ts", import.meta.url).href;

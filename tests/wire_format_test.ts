@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import {
   CONNECT_LIMIT,
+  CounterOffset,
   COUNTERS_SIZE,
   DATAGRAM_HEADER_SIZE,
   Defaults,
@@ -46,6 +47,7 @@ test("record layouts match utps.h", () => {
   assert.equal(constants.get("UTPS_DATAGRAM_HEADER_SIZE"), DATAGRAM_HEADER_SIZE);
   assert.equal(constants.get("UTPS_CONNECT_LIMIT"), CONNECT_LIMIT);
   assert.equal(constants.get("UTPS_COUNTERS_SIZE"), COUNTERS_SIZE);
+  assert.deepEqual(group("UTPS_COUNTER_"), { ...CounterOffset });
   const stats = group("UTPS_STATS_");
   assert.equal(stats.SIZE, STATS_SIZE);
   delete stats.SIZE;
@@ -59,6 +61,7 @@ test("every constant of utps.h is used by TypeScript", () => {
     ...Object.keys(Option).map((k) => `UTPS_OPT_${k}`),
     ...Object.keys(Defaults).map((k) => `UTPS_DEFAULT_${k}`),
     ...Object.keys(StatsOffset).map((k) => `UTPS_STATS_${k}`),
+    ...Object.keys(CounterOffset).map((k) => `UTPS_COUNTER_${k}`),
     "UTPS_STATS_SIZE",
     "UTPS_HEADER_SIZE",
     "UTPS_DATAGRAM_HEADER_SIZE",
@@ -73,6 +76,7 @@ function tableType(c: string): NativeType {
   const t = c.replace(/\bconst\b/g, "").replace(/\s+/g, " ").trim();
   if (t === "utps_ctx *") return "pointer";
   if (t === "uint8_t *") return "buffer";
+  if (t === "utps_wake_fn") return "function";
   if (t === "int" || t === "int32_t") return "i32";
   if (t === "uint32_t") return "u32";
   if (t === "void") return "void";

@@ -10,13 +10,14 @@
  * @module
  */
 import { type NativeType, type SymbolName, symbols } from "./symbols.ts";
-import type { NativeApi, NativeFunctions } from "./native.ts";
+import type { CallbackHandle, NativeApi, NativeFunctions, WakeCallback } from "./native.ts";
 import { loadError, resolveLibraryPath } from "./library_path.ts";
 
 /** Bun's FFI type names for the table's types. */
 const TYPE_MAP = {
   pointer: "ptr",
   buffer: "ptr",
+  function: "function",
   i32: "i32",
   u32: "u32",
   void: "void",
@@ -36,6 +37,11 @@ export interface BunFfi {
     path: string,
     symbols: Record<string, BunSymbol>,
   ): { symbols: Record<string, (...args: unknown[]) => unknown>; close(): void };
+  /** Bun's callbacks; `threadsafe` ones may be called from any thread. */
+  JSCallback?: new (
+    fn: (token: number) => void,
+    definition: { args: readonly BunType[]; returns: BunType; threadsafe?: boolean },
+  ) => { readonly ptr: number | null };
 }
 
 /** Translates the shared symbol table to `bun:ffi` notation. */
@@ -83,5 +89,13 @@ export async function openBunLibrary(): Promise<NativeApi> {
   } catch (cause) {
     throw loadError(path, cause);
   }
-  return { path, ...(lib.symbols as unknown as NativeFunctions) };
+  const JSCallback = ffi.JSCallback;
+  const makeWakeCallback = JSCallback === undefined
+    ? undefined
+    : (fn: (token: number) => void): WakeCallback => {
+      // Bun's thread-safe callbacks do not keep the process alive.
+      const callback = new JSCallback(fn, { args: ["i32"], returns: "void", threadsafe: true });
+      return { pointer: callback.ptr as unknown as CallbackHandle };
+    };
+  return { path, ...(lib.symbols as unknown as NativeFunctions), makeWakeCallback };
 }

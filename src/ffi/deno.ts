@@ -8,7 +8,7 @@
  * @module
  */
 import { symbols } from "./symbols.ts";
-import type { NativeApi, NativeFunctions } from "./native.ts";
+import type { CallbackHandle, NativeApi, NativeFunctions, WakeCallback } from "./native.ts";
 import { loadLibraryPath } from "./loader.ts";
 import { loadError } from "./library_path.ts";
 
@@ -25,5 +25,11 @@ export async function openDenoLibrary(): Promise<NativeApi> {
     if (cause instanceof Deno.errors.PermissionDenied) throw cause;
     throw loadError(path, cause);
   }
-  return { path, ...(lib.symbols as unknown as NativeFunctions) };
+  return { path, ...(lib.symbols as unknown as NativeFunctions), makeWakeCallback };
+}
+
+function makeWakeCallback(fn: (token: number) => void): WakeCallback {
+  const callback = Deno.UnsafeCallback.threadSafe({ parameters: ["i32"], result: "void" } as const, fn);
+  callback.unref();
+  return { pointer: callback.pointer as unknown as CallbackHandle };
 }

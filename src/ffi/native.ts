@@ -12,8 +12,12 @@ import type { NativeType, SymbolName, symbols } from "./symbols.ts";
 /** An opaque handle to a native `utps_ctx` (a pointer in the runtime's own representation). */
 export type ContextHandle = { readonly __brand: "utps_ctx" };
 
+/** A C function pointer made by a runtime (see {@linkcode WakeCallback}). */
+export type CallbackHandle = { readonly __brand: "callback" };
+
 /** The JavaScript type of a native parameter or result. */
 type JsType<T extends NativeType> = T extends "pointer" ? ContextHandle
+  : T extends "function" ? CallbackHandle
   : T extends "buffer" ? Uint8Array
   : T extends "void" ? void
   : number;
@@ -27,10 +31,21 @@ type JsFunction<S extends { parameters: readonly NativeType[]; result: NativeTyp
 /** The native functions, typed from the symbol table: one method per C function, same name, same arguments. */
 export type NativeFunctions = { readonly [K in SymbolName]: JsFunction<(typeof symbols)[K]> };
 
+/** A runtime's thread-safe callback `void (int32_t token)`, which native threads may call. */
+export interface WakeCallback {
+  /** The function pointer, for `utps_wake_start`. */
+  readonly pointer: CallbackHandle;
+}
+
 /** The loaded native library. */
 export interface NativeApi extends NativeFunctions {
   /** Path of the loaded library. */
   readonly path: string;
+  /**
+   * Makes a thread-safe callback that never keeps the process alive; absent
+   * where the runtime has none (Node). Made once per process and never freed.
+   */
+  readonly makeWakeCallback?: (fn: (token: number) => void) => WakeCallback;
 }
 
 /** Whether a pointer result is NULL, in any runtime's representation (null, 0, 0n). */
@@ -79,6 +94,8 @@ export const Option = {
   MAX_SOCKETS: 8,
   MAX_INBOUND: 9,
   REFUSE: 10,
+  SEGMENTATION: 11,
+  RECEIVE_OFFLOAD: 12,
 } as const;
 
 /** What `utps_connect` returns when the context holds its most sockets (`UTPS_CONNECT_LIMIT`). */
@@ -103,7 +120,19 @@ export const StatsOffset = {
 } as const;
 
 /** Size of the counters record written by `utps_counters` (`UTPS_COUNTERS_SIZE`). */
-export const COUNTERS_SIZE = 48;
+export const COUNTERS_SIZE = 64;
+
+/** Byte offsets of the u64 counters in the counters record (see `utps.h`). */
+export const CounterOffset = {
+  RX_DATAGRAMS: 0,
+  TX_DATAGRAMS: 8,
+  TX_DROPPED: 16,
+  RX_FOREIGN: 24,
+  RX_TRUNCATED: 32,
+  SYSCALLS: 40,
+  TX_SEGMENTED: 48,
+  RX_COALESCED: 56,
+} as const;
 
 /** Defaults of the shim's limits (`UTPS_DEFAULT_*`). */
 export const Defaults = {

@@ -19,6 +19,7 @@ import { loadError, resolveLibraryPath } from "./library_path.ts";
 const TYPE_MAP = {
   pointer: "pointer",
   buffer: "buffer",
+  function: "pointer",
   i32: "int32",
   u32: "uint32",
   void: "void",

@@ -13,7 +13,8 @@
  */
 
 /** The argument and result types the shim uses. */
-export type NativeType = "pointer" | "buffer" | "i32" | "u32" | "void";
+/** `function` is a C function pointer: a runtime's thread-safe callback. */
+export type NativeType = "pointer" | "buffer" | "function" | "i32" | "u32" | "void";
 
 /** One native function: its parameter types and its result type. */
 export interface NativeSymbol {
@@ -37,6 +38,9 @@ export const symbols = {
   utps_drain: { parameters: ["pointer", "i32"], result: "i32" }, // int (ctx, int max_datagrams)
   utps_end_batch: { parameters: ["pointer"], result: "void" }, // void (ctx)
   utps_tick: { parameters: ["pointer"], result: "void" }, // void (ctx)
+  utps_wake_start: { parameters: ["pointer", "function", "i32"], result: "i32" }, // int (ctx, utps_wake_fn fn, int token)
+  utps_wake_arm: { parameters: ["pointer"], result: "void" }, // void (ctx)
+  utps_wake_stop: { parameters: ["pointer"], result: "void" }, // void (ctx)
   utps_connect: { parameters: ["pointer", "i32", "buffer", "i32"], result: "i32" }, // int32_t (ctx, family, addr, port)
   utps_write: { parameters: ["pointer", "u32", "buffer", "i32"], result: "i32" }, // int (ctx, uint32_t id, buf, len)
   utps_consumed: { parameters: ["pointer", "u32", "i32"], result: "i32" }, // int (ctx, uint32_t id, int bytes)

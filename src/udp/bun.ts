@@ -141,6 +141,15 @@ class BunDatagramSocket implements DatagramSocket {
     else this.#socket.unref?.();
   }
 
+  readonly canUnref = true;
+
+  detach(): boolean {
+    // The native layer holds its own descriptor; closing Bun's handle stops
+    // Bun reading the socket (and calling back per datagram).
+    this.close();
+    return true;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

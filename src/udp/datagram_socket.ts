@@ -31,11 +31,14 @@ export interface DatagramSocket {
   send(data: Uint8Array, hostname: string, port: number): Promise<void>;
   /** Lets the process exit while the socket is open (`false`), or not. */
   setRef(ref: boolean): void;
+  /** Whether `setRef(false)` works; false where the runtime has no unref (Deno). */
+  readonly canUnref: boolean;
   /**
-   * Optional: stop receiving and give up the runtime's handle while the
-   * native layer keeps the socket (it holds its own descriptor). Used to let
-   * the process exit when the runtime cannot unref its socket. Returns false
-   * if not supported.
+   * Optional: stop receiving for good and give up the runtime's handle while
+   * the native layer keeps the socket (it holds its own descriptor). Used
+   * where the runtime cannot unref its socket, and when the native layer
+   * receives on its own thread (`udpIo: "bulk"`). Returns false if not
+   * supported.
    */
   detach?(): boolean;
   /** Closes the socket; no handler call happens afterwards. */

@@ -59,9 +59,11 @@ class DenoDatagramSocket implements DatagramSocket {
     }
   }
 
+  readonly canUnref = false;
+
   detach(): boolean {
-    // Deno.DatagramConn cannot be unreferenced: close our handle; the native
-    // layer holds its own descriptor and the driver polls it instead.
+    // Close our handle; the native layer holds its own descriptor and the
+    // driver polls it (or its thread watches it) instead.
     this.close();
     return true;
   }

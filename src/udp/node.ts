@@ -56,6 +56,8 @@ class NodeDatagramSocket implements DatagramSocket {
     });
   }
 
+  readonly canUnref = true;
+
   setRef(ref: boolean): void {
     if (this.#closed) return;
     if (ref) this.#socket.ref();

@@ -246,7 +246,7 @@ static void test_hops(void) {
 	CHECK(utps_send_datagram(c, msg, 3, 4, LO1, port_of(b), 3) == -2, "no descriptor: hop limit unsupported");
 	CHECK(utps_attach_fd(c, a) == 0, "attach");
 	CHECK(utps_send_datagram(c, msg, 3, 4, LO1, port_of(b), 3) == 0, "shim hop-limited send");
-	uint8_t counters[48];
+	uint8_t counters[UTPS_COUNTERS_SIZE];
 	utps_counters(c, counters, sizeof counters);
 	CHECK(get_u32(counters + 8) == 1 && get_u32(counters + 40) == 1, "counted: 1 datagram, 1 syscall");
 	CHECK(ttl_of(a) == 17, "TTL restored after the shim's send");
@@ -275,7 +275,57 @@ static void apply_events(utps_ctx *ctx, uint8_t *got, size_t *have, size_t cap, 
 	}
 }
 
-static void test_shim_over_loopback(void) {
+/* Segmented sends: a run of equal datagrams leaves as one send and arrives as
+ * ordinary datagrams; a socket that cannot segment (SO_NO_CHECK makes the
+ * kernel refuse UDP_SEGMENT with EINVAL, as a device without checksum
+ * offload does with EIO) falls back and still delivers everything. */
+static void test_segmentation(void) {
+	for (int refuse = 0; refuse <= 1; refuse++) {
+		int tx = bound_socket(4, LO1, 0, 0), rx = bound_socket(4, LO1, 0, 0);
+		CHECK(tx >= 0 && rx >= 0, "bind two sockets");
+		if (tx < 0 || rx < 0) return;
+		udp_io_set_buffers(rx, 1 << 20);
+		if (refuse) {
+			int one = 1;
+			CHECK(setsockopt(tx, SOL_SOCKET, SO_NO_CHECK, &one, sizeof one) == 0, "SO_NO_CHECK");
+		}
+		enum { N = 40, STRIDE = 2048, SEG = 1200 };
+		static uint8_t bufs[N * STRIDE], in[STRIDE];
+		size_t lens[N];
+		struct sockaddr_storage to[N];
+		socklen_t tolens[N];
+		for (int i = 0; i < N; i++) {
+			lens[i] = i == N - 1 ? 300 : SEG; /* the last, shorter one ends the run */
+			memset(bufs + (size_t)i * STRIDE, i + 1, lens[i]);
+			to_sockaddr(4, LO1, port_of(rx), &to[i], &tolens[i]);
+		}
+		int gso = udp_io_gso_supported(tx);
+		CHECK(gso == 1, "this kernel offers UDP_SEGMENT");
+		uint64_t calls = 0, segmented = 0;
+		int sent = udp_io_send_batch_gso(tx, bufs, STRIDE, lens, to, tolens, N, &gso, &calls, &segmented);
+		CHECK(sent == N, "refuse=%d: %d of %d datagrams sent", refuse, sent, N);
+		if (refuse) {
+			CHECK(gso == 0 && segmented == 0, "refused: segmentation turned off (gso %d, %llu segmented)", gso,
+			      (unsigned long long)segmented);
+		} else {
+			CHECK(gso == 1 && segmented == N && calls == 1, "one segmented send (%llu calls, %llu segmented)",
+			      (unsigned long long)calls, (unsigned long long)segmented);
+		}
+		int got = 0, intact = 1;
+		for (int i = 0; i < N; i++) {
+			ssize_t r = recv(rx, in, sizeof in, MSG_DONTWAIT);
+			if (r < 0) break;
+			got++;
+			if ((size_t)r != lens[i] || in[0] != (uint8_t)(i + 1) || in[r - 1] != (uint8_t)(i + 1)) intact = 0;
+		}
+		CHECK(got == N && intact, "refuse=%d: %d of %d datagrams arrived one by one, in order, intact", refuse, got,
+		      N);
+		close(tx);
+		close(rx);
+	}
+}
+
+static void test_shim_over_loopback(int coalesce) {
 	int a = bound_socket(4, LO1, 0, 0), b = bound_socket(4, LO1, 0, 0);
 	CHECK(a >= 0 && b >= 0, "bind two sockets");
 	if (a < 0 || b < 0) return;
@@ -286,6 +336,8 @@ static void test_shim_over_loopback(void) {
 	CHECK(utps_get_socket_buffer(a, 1) > 0, "send buffer readable");
 	CHECK(utps_attach_fd(ca, utps_find_udp_fd(4, LO1, pa)) == 0, "attach a");
 	CHECK(utps_attach_fd(cb, utps_find_udp_fd(4, LO1, pb)) == 0, "attach b");
+	CHECK(utps_get_option(ca, UTPS_OPT_SEGMENTATION) == 1, "segmentation on by default");
+	if (coalesce) CHECK(utps_set_option(cb, UTPS_OPT_RECEIVE_OFFLOAD, 1) == 0, "receive offload on");
 	/* The shim holds its own descriptors: the originals can go. */
 	int fa = ca->fd, fb = cb->fd;
 	close(a);
@@ -317,13 +369,18 @@ static void test_shim_over_loopback(void) {
 	}
 	CHECK(connected && accepted, "handshake over loopback (connected %d, accepted %d)", connected, accepted);
 	CHECK(have == SIZE && memcmp(got, data, SIZE) == 0, "%zu of %d bytes arrived intact", have, SIZE);
-	uint8_t counters[48];
-	utps_counters(ca, counters, sizeof counters);
-	uint64_t tx = get_u32(counters + 8), calls = get_u32(counters + 40);
+	uint8_t counters[UTPS_COUNTERS_SIZE];
+	CHECK(utps_counters(ca, counters, sizeof counters) == UTPS_COUNTERS_SIZE, "counters");
+	uint64_t tx = get_u32(counters + 8), calls = get_u32(counters + 40), segmented = get_u32(counters + 48);
 	CHECK(tx > SIZE / 1500 && calls > 0 && calls < tx, "batched: %llu datagrams in %llu syscalls",
 	      (unsigned long long)tx, (unsigned long long)calls);
+	CHECK(segmented > 0 && segmented <= tx, "%llu of %llu datagrams left in segmented sends",
+	      (unsigned long long)segmented, (unsigned long long)tx);
 	utps_counters(cb, counters, sizeof counters);
 	CHECK(get_u32(counters) > SIZE / 1500, "the receiver counted its datagrams");
+	uint64_t coalesced = get_u32(counters + 56);
+	CHECK(coalesce ? coalesced > 0 : coalesced == 0, "coalesce=%d: %llu datagrams arrived coalesced", coalesce,
+	      (unsigned long long)coalesced);
 	utps_destroy(ca);
 	utps_destroy(cb);
 	/* utps_destroy closed the shim's descriptors. */
@@ -336,7 +393,9 @@ int main(void) {
 	test_listing_unavailable();
 	test_batches();
 	test_hops();
-	test_shim_over_loopback();
+	test_segmentation();
+	test_shim_over_loopback(0);
+	test_shim_over_loopback(1);
 	CHECK(utps_live_contexts() == 0, "contexts released");
 	if (h_failures) {
 		fprintf(stderr, "test_udp_io: %d check(s) failed\n", h_failures);
