@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ByteStage } from "./byte_stage.ts";
 import type { UtpAddr } from "./addr.ts";
 import type { ConnectionEvents, Driver } from "./driver.ts";
 import { abortedError, errorFromNative, UtpError } from "./errors.ts";
@@ -109,6 +110,12 @@ export class Connection implements UtpConnection, ConnectionEvents {
   #readCanceled = false;
   #delivered = 0;
   #reported = 0;
+  /** What arrived between a BYOB reader's reads (see `onData`). */
+  #stage = new ByteStage();
+  /** The reader brings its own buffers: a BYOB request was seen. */
+  #byob = false;
+  /** Inside our own `respond()`, which may call `pull` to refill the queue (no read is waiting then). */
+  #responding = false;
   #reporting = false;
   #writeShut = false;
   #resolveClosed!: () => void;
@@ -144,7 +151,10 @@ export class Connection implements UtpConnection, ConnectionEvents {
       start: (controller) => {
         this.#readController = controller;
       },
-      pull: () => this.#reportConsumed(),
+      pull: () => {
+        if (!this.#responding) this.#pullStaged(true);
+        this.#reportConsumed();
+      },
       cancel: () => {
         this.#readCanceled = true;
         this.#reportAll();
@@ -291,21 +301,60 @@ export class Connection implements UtpConnection, ConnectionEvents {
       this.#driver.consumed(this.#id, data.byteLength);
       return;
     }
-    this.#delivered += data.byteLength;
     // A BYOB reader waiting with its own buffer gets the bytes copied straight
-    // into it: no chunk is allocated (that garbage is what raises a fast
-    // receiver's peak RSS). Anything beyond its buffer is queued as a copy.
+    // into it, and what arrives while it is busy waits in one reusable buffer
+    // for its next read: no chunk is allocated per arrival (that garbage is
+    // what raises a fast receiver's peak RSS). A default reader gets a copy.
     const request = this.#readController.byobRequest;
     // A byte stream's request view is always a Uint8Array.
     const view = request?.view as Uint8Array | null | undefined;
     if (request && view && view.byteLength > 0) {
-      const n = Math.min(view.byteLength, data.byteLength);
-      view.set(n === data.byteLength ? data : data.subarray(0, n));
-      request.respond(n);
-      if (n === data.byteLength) return;
-      data = data.subarray(n);
+      this.#byob = true;
+      if (this.#stage.length === 0) {
+        const n = Math.min(view.byteLength, data.byteLength);
+        view.set(n === data.byteLength ? data : data.subarray(0, n));
+        this.#respond(request, n);
+        if (n === data.byteLength) return;
+        data = data.subarray(n);
+      }
     }
+    if (this.#byob) {
+      this.#stage.append(data);
+      this.#pullStaged(false);
+      return;
+    }
+    this.#delivered += data.byteLength;
     this.#readController.enqueue(data.slice());
+  }
+
+  /**
+   * Hands staged bytes to a waiting BYOB read. `pulled`: the stream asked
+   * for data (a read waits, or its queue runs low); without a BYOB request
+   * that may be a default reader that took over, so everything staged is
+   * queued for it as one chunk.
+   */
+  #pullStaged(pulled: boolean): void {
+    const length = this.#stage.length;
+    if (length === 0 || this.#readDone || this.#readCanceled) return;
+    const request = this.#readController.byobRequest;
+    const view = request?.view as Uint8Array | null | undefined;
+    if (request && view && view.byteLength > 0) {
+      this.#respond(request, this.#stage.takeInto(view));
+    } else if (pulled && !request) {
+      this.#byob = false;
+      this.#delivered += length;
+      this.#readController.enqueue(this.#stage.takeAll());
+    }
+  }
+
+  #respond(request: ReadableStreamBYOBRequest, n: number): void {
+    this.#delivered += n;
+    this.#responding = true;
+    try {
+      request.respond(n);
+    } finally {
+      this.#responding = false;
+    }
   }
 
   onConnect(): void {
@@ -419,6 +468,8 @@ export class Connection implements UtpConnection, ConnectionEvents {
   }
 
   #reportAll(): void {
+    this.#delivered += this.#stage.length; // canceled: never read, but consumed
+    this.#stage.clear();
     const delta = this.#delivered - this.#reported;
     this.#reported = this.#delivered;
     if (delta > 0 && this.#state !== "destroyed") this.#driver.consumed(this.#id, delta);
@@ -426,9 +477,15 @@ export class Connection implements UtpConnection, ConnectionEvents {
 
   #finishRead(): void {
     if (this.#readDone) return;
+    const staged = this.#stage.length > 0 && !this.#readCanceled ? this.#stage.takeAll() : undefined;
     this.#readDone = true;
     if (this.#readCanceled) return;
     try {
+      if (staged) {
+        // Bytes before the end: queued ahead of the close.
+        this.#delivered += staged.byteLength;
+        this.#readController.enqueue(staged);
+      }
       this.#readController.close();
       this.#readController.byobRequest?.respond(0);
     } catch {
@@ -439,6 +496,7 @@ export class Connection implements UtpConnection, ConnectionEvents {
   #fail(error: UtpError): void {
     if (!this.#readDone && !this.#readCanceled) {
       this.#readDone = true;
+      this.#stage.clear();
       try {
         this.#readController.error(error);
       } catch {

@@ -101,3 +101,39 @@ test("a BYOB reader gets 4 MiB intact through its own odd-sized buffer", async (
   assert.ok(reads >= SIZE / 3001, `${reads} reads`);
   await within(sending, 10_000, "server done");
 });
+
+test("switching from a BYOB reader to a default reader mid-stream loses no byte", async () => {
+  // Bytes that arrive while the BYOB reader is busy wait for its next read;
+  // a default reader that takes over must get them first, in order.
+  const SIZE = 4 << 20;
+  await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+  const sending = (async () => {
+    await using server = await listener.accept();
+    await writePattern(server.writable, SIZE);
+    await server.closed;
+  })();
+  await using conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  await conn.writable.close();
+  const hash = createHash("sha256");
+  let bytes = 0;
+  const byob = conn.readable.getReader({ mode: "byob" });
+  let buffer = new ArrayBuffer(65536);
+  while (bytes < SIZE / 2) {
+    const { value, done } = await within(byob.read(new Uint8Array(buffer)), 10_000, "byob read");
+    if (done) break;
+    hash.update(value);
+    bytes += value.byteLength;
+    buffer = value.buffer as ArrayBuffer;
+  }
+  byob.releaseLock();
+  const reader = conn.readable.getReader();
+  for (;;) {
+    const { value, done } = await within(reader.read(), 10_000, "default read");
+    if (done) break;
+    hash.update(value);
+    bytes += value.byteLength;
+  }
+  assert.equal(bytes, SIZE);
+  assert.equal(hash.digest("hex"), patternHash(SIZE));
+  await within(sending, 10_000, "server done");
+});
