@@ -138,7 +138,7 @@ const PEER_FLAGS = [
   "--reader",
   opts.reader,
   "--udp-offload",
-  opts["udp-offload"] === "off" ? "false" : "true",
+  opts["udp-offload"] === "off" ? "false" : opts["udp-offload"] === "on" ? "true" : "default",
 ];
 
 function command(impl: Impl, role: string, args: string[]): string[] {

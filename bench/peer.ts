@@ -6,7 +6,7 @@
  * with its result and exits.
  *
  *   deno run -A --unstable-net bench/peer.ts recv --bytes N [--flows K] [--udp-io native|bulk|runtime]
- *        [--udp-offload true|false] [--reader default|byob]
+ *        [--udp-offload default|true|false] [--reader default|byob]
  *   bun bench/peer.ts send --port P --bytes N [--flows K]
  *   ... pong | ping --port P --count N | tcp-recv | tcp-send | tcp-pong | tcp-ping | probe
  *
@@ -37,7 +37,7 @@ const { positionals, values } = parseArgs({
     flows: { type: "string", default: "1" },
     count: { type: "string", default: "1000" },
     "udp-io": { type: "string", default: "native" },
-    "udp-offload": { type: "string", default: "true" },
+    "udp-offload": { type: "string", default: "default" },
     reader: { type: "string", default: "default" },
     chunk: { type: "string", default: String(WRITE_CHUNK) },
     timeout: { type: "string", default: "120" },
@@ -50,7 +50,8 @@ const totalBytes = Number(values.bytes);
 const flows = Math.max(1, Number(values.flows));
 const count = Number(values.count);
 const udpIo = values["udp-io"] as UdpIo;
-const udpOffload = values["udp-offload"] !== "false";
+/** `udpOffload`: the library's default unless "true" or "false" is given. */
+const udpOffload = values["udp-offload"] === "default" ? undefined : values["udp-offload"] === "true";
 /** How receivers read: a default reader (a fresh chunk per read) or a BYOB reader into one 64 KiB buffer. */
 const byobReader = values.reader === "byob";
 const chunkSize = Number(values.chunk);

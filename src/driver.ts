@@ -58,7 +58,7 @@ export type DatagramSink = (data: Uint8Array, remote: UtpAddr) => void;
 /** Settings of a driver. */
 export interface DriverOptions extends UtpTuningOptions {
   udpIo?: UdpIo;
-  /** Segmentation and receive offload where the kernel has them; default true. */
+  /** Segmentation and receive offload where the kernel has them; default: only with `udpIo: "bulk"`. */
   udpOffload?: boolean;
   socketBufferBytes?: number;
 }
@@ -160,7 +160,9 @@ export class Driver {
       : -1;
     const want = options.udpIo ?? "native";
     const attached = want !== "runtime" && fd >= 0 && native.utps_attach_fd(ctx, fd) === 0;
-    const offload = options.udpOffload ?? true;
+    // Offloads are for bulk transfers: segmented sends made short exchanges
+    // through loss slower (bench/RESULTS.md, round 3), so "native" leaves them off.
+    const offload = options.udpOffload ?? want === "bulk";
     if (attached && !offload) native.utps_set_option(ctx, Option.SEGMENTATION, 0);
     this.#wake = attached && want === "bulk" ? this.#startReceiveThread(offload) : undefined;
     this.udpIo = this.#wake ? "bulk" : attached ? "native" : "runtime";

@@ -37,7 +37,7 @@ async function transfer(from: UtpEndpoint, to: UtpEndpoint): Promise<void> {
 test("segmented sends carry 8 MiB intact, and the wire carries ordinary datagrams", {
   skip: !linux && "UDP segmentation offload is Linux only",
 }, async () => {
-  await using sender = await UtpEndpoint.bind({ hostname: "127.0.0.1" });
+  await using sender = await UtpEndpoint.bind({ hostname: "127.0.0.1", udpOffload: true });
   await using receiver = await UtpEndpoint.bind({ hostname: "127.0.0.1", udpIo: "runtime" });
   await transfer(sender, receiver);
   const c = endpointCounters(sender)!;
@@ -73,6 +73,18 @@ test('udpIo "bulk" moves 8 MiB each way intact with coalesced receives', async (
   }
 });
 
+test('offloads are on by default only with udpIo "bulk"', {
+  skip: !linux && "UDP offloads are Linux only",
+}, async () => {
+  await using native = await UtpEndpoint.bind({ hostname: "127.0.0.1" });
+  await using bulk = await UtpEndpoint.bind({ hostname: "127.0.0.1", udpIo: "bulk" });
+  assert.equal(endpointCounters(native)!.segmenting, false);
+  assert.equal(endpointCounters(native)!.coalescing, false);
+  if (bulk.udpIo !== "bulk") return; // Node: no receive thread, so "native" and no offloads
+  assert.equal(endpointCounters(bulk)!.segmenting, true);
+  assert.equal(endpointCounters(bulk)!.coalescing, true);
+});
+
 test("udpOffload: false sends and receives one datagram per datagram", {
   skip: !linux && "UDP offloads are Linux only",
 }, async () => {
@@ -94,8 +106,11 @@ test("bad udpIo and udpOffload values are TypeErrors", async () => {
 
 /** Receive threads ("utps-wake") of this process (Linux). Read by `sh`: Deno wants --allow-all for /proc. */
 function threadCount(): number {
-  const r = spawnSync("sh", ["-c", `cat /proc/${process.pid}/task/*/comm`], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`cannot list this process's threads: ${r.stderr}`);
+  // A thread may end between the listing and the read: cat goes on without it.
+  const r = spawnSync("sh", ["-c", `cat /proc/${process.pid}/task/*/comm 2>/dev/null; exit 0`], {
+    encoding: "utf8",
+  });
+  if (r.status !== 0 || !r.stdout) throw new Error(`cannot list this process's threads: ${r.stderr}`);
   return r.stdout.split("\n").filter((name) => name === "utps-wake").length;
 }
 
