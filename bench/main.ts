@@ -37,7 +37,7 @@ const { values: opts } = parseArgs({
     rows: { type: "string" },
     only: { type: "string" },
     reader: { type: "string", default: "default" },
-    "udp-offload": { type: "string", default: "on" },
+    "udp-offload": { type: "string", default: "default" },
     "cpu-prof": { type: "string" },
     "no-write": { type: "boolean", default: false },
     write: { type: "boolean", default: false },
@@ -106,7 +106,7 @@ if (opts.help) {
   --rows LIST           row ids: ${ROW_IDS_HELP()}
   --only LIST           throughput,latency,flows,lab (lab: the network lab, root only; bench/lab.ts)
   --reader default|byob how the library's receivers read (default: a default reader, a fresh chunk per read)
-  --udp-offload on|off  segmented sends and coalesced receives in the library's peers (default on)
+  --udp-offload on|off  force offloads on or off in the library's peers (default: the library's, on for bulk)
   --cpu-prof DIR        run the Deno peers with --cpu-prof into DIR
   --write / --no-write  force / skip rewriting bench/RESULTS.md`);
   Deno.exit(0);

@@ -58,7 +58,7 @@ export type DatagramSink = (data: Uint8Array, remote: UtpAddr) => void;
 /** Settings of a driver. */
 export interface DriverOptions extends UtpTuningOptions {
   udpIo?: UdpIo;
-  /** Segmentation and receive offload where the kernel has them; default: only with `udpIo: "bulk"`. */
+  /** Segmentation and receive offload where the kernel has them; default true. */
   udpOffload?: boolean;
   socketBufferBytes?: number;
 }
@@ -160,9 +160,7 @@ export class Driver {
       : -1;
     const want = options.udpIo ?? "native";
     const attached = want !== "runtime" && fd >= 0 && native.utps_attach_fd(ctx, fd) === 0;
-    // Offloads are for bulk transfers: segmented sends made short exchanges
-    // through loss slower (bench/RESULTS.md, round 3), so "native" leaves them off.
-    const offload = options.udpOffload ?? want === "bulk";
+    const offload = options.udpOffload ?? true;
     if (attached && !offload) native.utps_set_option(ctx, Option.SEGMENTATION, 0);
     this.#wake = attached && want === "bulk" ? this.#startReceiveThread(offload) : undefined;
     this.udpIo = this.#wake ? "bulk" : attached ? "native" : "runtime";

@@ -49,14 +49,12 @@ export interface UtpEndpointOptions extends UtpTuningOptions {
   udpIo?: UdpIo;
   /**
    * Lets the kernel segment and coalesce datagrams (Linux: `UDP_SEGMENT` for
-   * sends, `UDP_GRO` for `"bulk"` receives); default `true` with
-   * `udpIo: "bulk"`, `false` otherwise. A run of equal-size packets to one
-   * peer then costs one send (about half the sender's CPU per byte), and the
-   * wire still carries ordinary datagrams. Where a path refuses segmented
-   * sends (a segment larger than the route's MTU; on older kernels a device
-   * without checksum offload), the endpoint stops using them by itself. Off
-   * by default on `"native"` because short exchanges through packet loss
-   * recovered more slowly with it (p90 ~150 → ~240 ms in the lab).
+   * sends, `UDP_GRO` for `"bulk"` receives); default `true`. A run of
+   * equal-size packets to one peer then costs one send (about half the
+   * sender's CPU per byte), and the wire still carries ordinary datagrams.
+   * Where a path refuses segmented sends (a segment larger than the route's
+   * MTU; on older kernels a device without checksum offload), the endpoint
+   * stops using them by itself. `false` turns both off.
    */
   udpOffload?: boolean;
   /** Kernel socket buffer size to request, bytes; default 4 MiB (the OS caps it). */

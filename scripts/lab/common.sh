@@ -49,8 +49,8 @@ lab_link() {
   ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
   ip -n "$1" addr add "$3" dev "$2"
   ip -n "$4" addr add "$6" dev "$5"
-  ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 || true
-  ip netns exec "$4" ethtool -K "$5" tso off gso off gro off >/dev/null 2>&1 || true
+  ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx-udp-segmentation off >/dev/null 2>&1 || true
+  ip netns exec "$4" ethtool -K "$5" tso off gso off gro off tx-udp-segmentation off >/dev/null 2>&1 || true
   ip -n "$1" link set "$2" up
   ip -n "$4" link set "$5" up
 }

@@ -26,7 +26,7 @@ if (role === "server") {
 } else {
   const bytes = Number(rest[0]);
   const udpIo = rest[1] as UdpIo;
-  await using endpoint = await UtpEndpoint.bind({ hostname: "0.0.0.0", udpIo, udpOffload: true });
+  await using endpoint = await UtpEndpoint.bind({ hostname: "0.0.0.0", udpIo });
   const conn = await endpoint.connect({ hostname: host, port, signal: AbortSignal.timeout(60_000) });
   await writePattern(conn.writable, bytes);
   await conn.closed;
