@@ -88,7 +88,7 @@ export interface UtpConnectionStats {
 
 const READ_HIGH_WATER_MARK = 256 * 1024;
 /** Largest chunk a default reader gets (see `onData`). */
-const DEFAULT_CHUNK_BYTES = 8192;
+const DEFAULT_CHUNK_BYTES = 16384;
 const DISPOSE_TIMEOUT_MS = 5000;
 
 type State = "connecting" | "open" | "closing" | "destroyed";
@@ -329,8 +329,9 @@ export class Connection implements UtpConnection, ConnectionEvents {
     // Chunks of at most DEFAULT_CHUNK_BYTES: each chunk's few small objects
     // make V8 collect young garbage sooner, and with it the chunks already
     // read. Larger chunks let read data pile up towards V8's external memory
-    // limit first: Deno's receiver of 500 MiB peaked at 92–107 MiB with
-    // 64 KiB chunks, 82–86 with 16 KiB, 76–77 with 8 KiB (bench/RESULTS.md).
+    // limit first (Deno's receiver of 500 MiB: 92–107 MiB peak with 64 KiB
+    // chunks, 82–86 with 16 KiB), smaller ones cost a receiver of many
+    // connections more time per byte (bench/RESULTS.md, round 3).
     for (let at = 0; at < data.byteLength; at += DEFAULT_CHUNK_BYTES) {
       this.#readController.enqueue(data.slice(at, at + DEFAULT_CHUNK_BYTES));
     }
