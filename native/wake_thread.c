@@ -37,6 +37,10 @@ void wake_thread_stop(wake_thread *w) {
 #include <stdlib.h>
 #include <unistd.h>
 
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
 #if defined(__linux__) && defined(__GLIBC__)
 /* glibc 2.34 moved pthread_create into libc under a new version; binding the
  * old one keeps the library loadable on glibc 2.25 (docs/platforms.md). */
@@ -75,7 +79,7 @@ static void *wake_thread_main(void *arg) {
 	wake_thread *w = (wake_thread *)arg;
 	/* Named, so that tests (and people reading top -H) can count them. */
 #if defined(__linux__)
-	pthread_setname_np(pthread_self(), "utps-wake");
+	prctl(PR_SET_NAME, "utps-wake", 0, 0, 0); /* pthread_setname_np would need glibc 2.34's symbol */
 #elif defined(__APPLE__)
 	pthread_setname_np("utps-wake");
 #endif
