@@ -496,7 +496,7 @@ export class Driver {
     return true;
   }
 
-  /** Reads the endpoint's native counters (`utps_counters`); false once closed or with runtime I/O. */
+  /** Reads the endpoint's native counters (`utps_counters`); false once closed. */
   counters(into: (view: DataView) => void): boolean {
     if (this.#closed) return false;
     const buf = new Uint8Array(COUNTERS_SIZE);
