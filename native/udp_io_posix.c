@@ -194,12 +194,9 @@ int udp_io_send_batch(int fd, const uint8_t *bufs, size_t stride, const size_t *
 	return sent;
 }
 
-int udp_io_recv_batch(int fd, uint8_t *bufs, size_t stride, size_t *lens, struct sockaddr_storage *addrs,
-                      socklen_t *addrlens, int n, uint64_t *syscalls) {
-	struct mmsghdr msgs[UDP_IO_MMSG_BATCH];
-	struct iovec iov[UDP_IO_MMSG_BATCH];
-	if (n > UDP_IO_MMSG_BATCH) n = UDP_IO_MMSG_BATCH;
-	if (n <= 0) return 0;
+/* Points message i at buffer i (stride bytes) and address slot i. */
+static void prepare_receive(struct mmsghdr *msgs, struct iovec *iov, uint8_t *bufs, size_t stride,
+                            struct sockaddr_storage *addrs, int n) {
 	memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)n);
 	for (int i = 0; i < n; i++) {
 		iov[i].iov_base = bufs + (size_t)i * stride;
@@ -209,6 +206,15 @@ int udp_io_recv_batch(int fd, uint8_t *bufs, size_t stride, size_t *lens, struct
 		msgs[i].msg_hdr.msg_name = &addrs[i];
 		msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
 	}
+}
+
+int udp_io_recv_batch(int fd, uint8_t *bufs, size_t stride, size_t *lens, struct sockaddr_storage *addrs,
+                      socklen_t *addrlens, int n, uint64_t *syscalls) {
+	struct mmsghdr msgs[UDP_IO_MMSG_BATCH];
+	struct iovec iov[UDP_IO_MMSG_BATCH];
+	if (n > UDP_IO_MMSG_BATCH) n = UDP_IO_MMSG_BATCH;
+	if (n <= 0) return 0;
+	prepare_receive(msgs, iov, bufs, stride, addrs, n);
 	int r;
 	do {
 		r = recvmmsg(fd, msgs, (unsigned)n, MSG_DONTWAIT, NULL);
@@ -387,14 +393,8 @@ int udp_io_recv_batch_gro(int fd, uint8_t *bufs, size_t stride, size_t *lens, si
 	} ctl[UDP_IO_GRO_BATCH];
 	if (n > UDP_IO_GRO_BATCH) n = UDP_IO_GRO_BATCH;
 	if (n <= 0) return 0;
-	memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)n);
+	prepare_receive(msgs, iov, bufs, stride, addrs, n);
 	for (int i = 0; i < n; i++) {
-		iov[i].iov_base = bufs + (size_t)i * stride;
-		iov[i].iov_len = stride;
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-		msgs[i].msg_hdr.msg_name = &addrs[i];
-		msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
 		msgs[i].msg_hdr.msg_control = ctl[i].buf;
 		msgs[i].msg_hdr.msg_controllen = sizeof ctl[i].buf;
 	}

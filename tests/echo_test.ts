@@ -70,18 +70,32 @@ test("readable supports BYOB readers", async () => {
   await serving;
 });
 
+/** A connection whose peer sends `size` pattern bytes and then closes; `sending` settles when it is done. */
+async function patternDownload(size: number) {
+  const listener = await listen({ hostname: "127.0.0.1", port: 0 });
+  const sending = (async () => {
+    await using server = await listener.accept();
+    await writePattern(server.writable, size);
+    await server.closed;
+  })();
+  const conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  await conn.writable.close();
+  return {
+    conn,
+    sending,
+    async [Symbol.asyncDispose]() {
+      await conn[Symbol.asyncDispose]();
+      await listener[Symbol.asyncDispose]();
+    },
+  };
+}
+
 test("a BYOB reader gets 4 MiB intact through its own odd-sized buffer", async () => {
   // Bytes go straight into the reader's buffer; what does not fit is queued,
   // in order, for the next read.
   const SIZE = 4 << 20;
-  await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
-  const sending = (async () => {
-    await using server = await listener.accept();
-    await writePattern(server.writable, SIZE);
-    await server.closed;
-  })();
-  await using conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
-  await conn.writable.close();
+  await using download = await patternDownload(SIZE);
+  const { conn, sending } = download;
   const reader = conn.readable.getReader({ mode: "byob" });
   const hash = createHash("sha256");
   let buffer = new ArrayBuffer(3001);
@@ -106,14 +120,8 @@ test("switching from a BYOB reader to a default reader mid-stream loses no byte"
   // Bytes that arrive while the BYOB reader is busy wait for its next read;
   // a default reader that takes over must get them first, in order.
   const SIZE = 4 << 20;
-  await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
-  const sending = (async () => {
-    await using server = await listener.accept();
-    await writePattern(server.writable, SIZE);
-    await server.closed;
-  })();
-  await using conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
-  await conn.writable.close();
+  await using download = await patternDownload(SIZE);
+  const { conn, sending } = download;
   const hash = createHash("sha256");
   let bytes = 0;
   const byob = conn.readable.getReader({ mode: "byob" });
