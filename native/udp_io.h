@@ -11,7 +11,8 @@
  * macOS and other POSIX: sendto/recvfrom and a descriptor scan) and
  * udp_io_windows.c (no descriptor discovery yet: every function reports
  * "unsupported", so the runtime does the I/O). CMakeLists.txt builds exactly
- * one of them.
+ * one of them, and udp_offload.c (the UDP_SEGMENT / UDP_GRO functions below,
+ * on Linux; fallbacks to the plain batches elsewhere) on every platform.
  *
  * Copyright (c) 2026 the utpstream authors. MIT license.
  */

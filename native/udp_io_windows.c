@@ -74,27 +74,3 @@ int udp_io_send_with_hops(int fd, const uint8_t *buf, size_t len, const struct s
 	(void)syscalls;
 	return UDP_IO_UNSUPPORTED;
 }
-
-int udp_io_gso_supported(int fd) {
-	(void)fd;
-	return 0;
-}
-
-int udp_io_send_batch_gso(int fd, const uint8_t *bufs, size_t stride, const size_t *lens,
-                          const struct sockaddr_storage *addrs, const socklen_t *addrlens, int n, int *gso,
-                          uint64_t *syscalls, uint64_t *segmented) {
-	(void)segmented;
-	*gso = 0;
-	return udp_io_send_batch(fd, bufs, stride, lens, addrs, addrlens, n, syscalls);
-}
-
-int udp_io_gro_enable(int fd) {
-	(void)fd;
-	return 0;
-}
-
-int udp_io_recv_batch_gro(int fd, uint8_t *bufs, size_t stride, size_t *lens, size_t *segs,
-                          struct sockaddr_storage *addrs, socklen_t *addrlens, int n, uint64_t *syscalls) {
-	(void)segs;
-	return udp_io_recv_batch(fd, bufs, stride, lens, addrs, addrlens, n, syscalls);
-}

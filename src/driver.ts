@@ -137,6 +137,7 @@ export class Driver {
   #batchInputs = 0;
   #datagramSink: DatagramSink | undefined;
   #stats = new Uint8Array(STATS_SIZE);
+  #counters = new Uint8Array(COUNTERS_SIZE);
   #statsView = new DataView(this.#stats.buffer);
   /** What keeps the endpoint referenced: each holder (endpoint, listener, connection) and whether it wants to. */
   #holders = new Map<object, boolean>();
@@ -195,7 +196,6 @@ export class Driver {
     if (wake === undefined) return undefined;
     if (!wake.run(true) || !this.socket.detach()) {
       wake.close();
-      this.native.utps_wake_stop(this.ctx);
       return undefined;
     }
     this.#detached = true;
@@ -499,7 +499,7 @@ export class Driver {
   /** Reads the endpoint's native counters (`utps_counters`); false once closed. */
   counters(into: (view: DataView) => void): boolean {
     if (this.#closed) return false;
-    const buf = new Uint8Array(COUNTERS_SIZE);
+    const buf = this.#counters;
     if (this.native.utps_counters(this.ctx, buf, buf.byteLength) !== COUNTERS_SIZE) return false;
     into(new DataView(buf.buffer));
     return true;
@@ -546,7 +546,7 @@ export class Driver {
     if (this.#closingQuietly) quietCloses--;
     this.#stopTimer();
     if (this.#poll !== undefined) clearInterval(this.#poll);
-    this.#wake?.close(); // utps_destroy below ends the thread
+    this.#wake?.close();
     const records = [...this.#records.values()];
     this.#records.clear();
     this.#holders.clear();

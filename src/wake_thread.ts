@@ -46,14 +46,14 @@ export class WakeThread {
   readonly #native: NativeApi;
   readonly #ctx: ContextHandle;
   readonly #token: number;
-  readonly #pointer: WakeCallback;
+  readonly #callback: WakeCallback;
   #running = false;
 
-  private constructor(native: NativeApi, ctx: ContextHandle, token: number, pointer: WakeCallback) {
+  private constructor(native: NativeApi, ctx: ContextHandle, token: number, callback: WakeCallback) {
     this.#native = native;
     this.#ctx = ctx;
     this.#token = token;
-    this.#pointer = pointer;
+    this.#callback = callback;
   }
 
   /**
@@ -72,7 +72,7 @@ export class WakeThread {
   run(on: boolean): boolean {
     if (on === this.#running) return true;
     if (on) {
-      if (this.#native.utps_wake_start(this.#ctx, this.#pointer.pointer, this.#token) !== 0) return false;
+      if (this.#native.utps_wake_start(this.#ctx, this.#callback.pointer, this.#token) !== 0) return false;
       running.add(this.#token);
     } else {
       this.#native.utps_wake_stop(this.#ctx);
@@ -88,11 +88,9 @@ export class WakeThread {
     if (this.#running) this.#native.utps_wake_arm(this.#ctx);
   }
 
-  /** Forgets the endpoint; call before its context is destroyed (which ends the thread). */
+  /** Ends the thread and forgets the endpoint; call before its context is destroyed. */
   close(): void {
+    this.run(false);
     handlers.delete(this.#token);
-    running.delete(this.#token);
-    this.#running = false;
-    updateKeepAlive();
   }
 }

@@ -12,6 +12,7 @@
 
 #include "../../native/utps.c"
 #include "../../native/udp_io_posix.c" /* the platform I/O behind udp_io.h; its statics are reachable too */
+#include "../../native/udp_offload.c"
 #include "../../native/wake_thread.c"
 
 #include <stdio.h>
