@@ -63,10 +63,15 @@ type Impl =
   | "deno"
   | "deno-rt"
   | "deno-bulk"
+  | "deno-poll"
   | "bun"
   | "bun-bulk"
+  | "bun-poll"
   | "deno-tcp"
   | NodeImpl;
+
+/** The busy-poll rows' `busyPoll`, µs. */
+const BUSY_POLL_US = 100;
 
 interface Row {
   id: string;
@@ -89,6 +94,14 @@ const ROWS: Row[] = [
   // udpIo "bulk": the native receive thread with UDP GRO (segmented sends are on in every row).
   { id: "deno-bulk", label: 'Deno→Deno (udpIo "bulk")', sender: "deno-bulk", receiver: "deno-bulk" },
   { id: "bun-bulk", label: 'Bun→Bun (udpIo "bulk")', sender: "bun-bulk", receiver: "bun-bulk" },
+  // busyPoll: spin up to BUSY_POLL_US for the next datagram after traffic, on both sides.
+  {
+    id: "deno-poll",
+    label: `Deno→Deno (busyPoll ${BUSY_POLL_US})`,
+    sender: "deno-poll",
+    receiver: "deno-poll",
+  },
+  { id: "bun-poll", label: `Bun→Bun (busyPoll ${BUSY_POLL_US})`, sender: "bun-poll", receiver: "bun-poll" },
   { id: "tcp", label: "TCP (Deno.connect/Deno.listen)", sender: "deno-tcp", receiver: "deno-tcp" },
   // utp_ref acking every 64 datagrams of a drain, like the library's batches (an experiment, not the reference).
   ...NODE_ROWS,
@@ -141,6 +154,15 @@ const PEER_FLAGS = [
   opts["udp-offload"] === "off" ? "false" : opts["udp-offload"] === "on" ? "true" : "default",
 ];
 
+/** Peer flags of the library's variant rows. */
+const ROW_FLAGS: Partial<Record<Impl, string[]>> = {
+  "deno-rt": ["--udp-io", "runtime"],
+  "deno-bulk": ["--udp-io", "bulk"],
+  "bun-bulk": ["--udp-io", "bulk"],
+  "deno-poll": ["--busy-poll", String(BUSY_POLL_US)],
+  "bun-poll": ["--busy-poll", String(BUSY_POLL_US)],
+};
+
 function command(impl: Impl, role: string, args: string[]): string[] {
   switch (impl) {
     case "c":
@@ -153,21 +175,17 @@ function command(impl: Impl, role: string, args: string[]): string[] {
     case "utp-native":
       return nodeCommand(impl, role, args, opts["cpu-prof"]);
     case "bun":
-    case "bun-bulk": {
-      const extra = impl === "bun-bulk" ? ["--udp-io", "bulk"] : [];
-      return [BUN, PEER, role, ...args, ...PEER_FLAGS, ...extra];
-    }
+    case "bun-bulk":
+    case "bun-poll":
+      return [BUN, PEER, role, ...args, ...PEER_FLAGS, ...(ROW_FLAGS[impl] ?? [])];
     case "deno":
     case "deno-rt":
     case "deno-bulk":
+    case "deno-poll":
     case "deno-tcp": {
       const prof = opts["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${opts["cpu-prof"]}`] : [];
       const r = impl === "deno-tcp" ? `tcp-${role}` : role;
-      const extra = impl === "deno-rt"
-        ? ["--udp-io", "runtime"]
-        : impl === "deno-bulk"
-        ? ["--udp-io", "bulk"]
-        : [];
+      const extra = ROW_FLAGS[impl] ?? [];
       return [
         Deno.execPath(),
         "run",

@@ -6,7 +6,7 @@
  * with its result and exits.
  *
  *   deno run -A --unstable-net bench/peer.ts recv --bytes N [--flows K] [--udp-io native|bulk|runtime]
- *        [--udp-offload default|true|false] [--reader default|byob]
+ *        [--udp-offload default|true|false] [--reader default|byob] [--busy-poll µs]
  *   bun bench/peer.ts send --port P --bytes N [--flows K]
  *   ... pong | ping --port P --count N | tcp-recv | tcp-send | tcp-pong | tcp-ping | probe
  *
@@ -38,6 +38,7 @@ const { positionals, values } = parseArgs({
     count: { type: "string", default: "1000" },
     "udp-io": { type: "string", default: "native" },
     "udp-offload": { type: "string", default: "default" },
+    "busy-poll": { type: "string", default: "0" },
     reader: { type: "string", default: "default" },
     chunk: { type: "string", default: String(WRITE_CHUNK) },
     timeout: { type: "string", default: "120" },
@@ -55,6 +56,8 @@ const udpOffload = values["udp-offload"] === "default" ? undefined : values["udp
 /** How receivers read: a default reader (a fresh chunk per read) or a BYOB reader into one 64 KiB buffer. */
 const byobReader = values.reader === "byob";
 const chunkSize = Number(values.chunk);
+/** `busyPoll` in µs (0: off). */
+const busyPoll = Number(values["busy-poll"]);
 const runtime = "Bun" in globalThis ? "bun" : "Deno" in globalThis ? "deno" : "node";
 
 const watchdog = setTimeout(() => {
@@ -178,6 +181,7 @@ function latencyReport(rtts: number[], cpuStart: { user: number; system: number 
     role: "ping",
     count: rtts.length,
     medianUs: rtts[rtts.length >> 1],
+    p90Us: rtts[Math.floor(rtts.length * 0.9)],
     p99Us: p99,
     meanUs: rtts.reduce((a, b) => a + b, 0) / rtts.length,
     minUs: rtts[0],
@@ -222,8 +226,9 @@ async function pingPong(conn: Conn): Promise<number[]> {
 // ---------------------------------------------------------------- µTP roles
 
 async function bind(): Promise<UtpEndpoint> {
-  const endpoint = await UtpEndpoint.bind({ hostname: "127.0.0.1", port: 0, udpIo, udpOffload });
+  const endpoint = await UtpEndpoint.bind({ hostname: "127.0.0.1", port: 0, udpIo, udpOffload, busyPoll });
   if (endpoint.udpIo !== udpIo) fail(`asked for udpIo ${udpIo}, got ${endpoint.udpIo}`);
+  if (endpoint.busyPoll !== busyPoll) fail(`asked for busyPoll ${busyPoll}, got ${endpoint.busyPoll}`);
   return endpoint;
 }
 

@@ -152,6 +152,11 @@ UTPS_EXPORT int utps_input(utps_ctx *ctx, const uint8_t *buf, int len, int famil
 UTPS_EXPORT int utps_drain(utps_ctx *ctx, int max_datagrams);
 UTPS_EXPORT void utps_end_batch(utps_ctx *ctx);
 UTPS_EXPORT void utps_tick(utps_ctx *ctx);
+/* Busy polling (native I/O only): utps_drain until at least one datagram
+ * arrived or max_us microseconds passed, yielding the CPU between attempts.
+ * Returns what utps_drain returned last: datagrams read, 0 when none came,
+ * -1 on bad arguments or without a socket. */
+UTPS_EXPORT int utps_busy_poll(utps_ctx *ctx, int max_us, int max_datagrams);
 
 /* Native wake-ups (native I/O only): a thread of the shim waits for the
  * socket to become readable and calls fn(token) from that thread, once; it

@@ -61,6 +61,8 @@ export interface DriverOptions extends UtpTuningOptions {
   /** Segmentation and receive offload where the kernel has them; default true. */
   udpOffload?: boolean;
   socketBufferBytes?: number;
+  /** Microseconds to spin for the next datagram after traffic; default 0 (off). */
+  busyPoll?: number;
 }
 
 /** Holds any one event record: reads are coalesced up to 64 KiB, datagrams are at most 65 507 bytes. */
@@ -119,6 +121,8 @@ export class Driver {
   readonly dualStack: boolean;
   /** Idle timeout of this endpoint's connections, ms (0 = none). */
   readonly idleTimeout: number;
+  /** Microseconds a busy poll may spin; 0 when off (always with runtime I/O). */
+  readonly busyPoll: number;
 
   #records = new Map<number, ConnectionRecord>();
   #router: IncomingRouter;
@@ -144,6 +148,7 @@ export class Driver {
   #ref = true;
   /** The native receive thread (`udpIo: "bulk"`). */
   #wake: WakeThread | undefined;
+  #busyPollQueued = false;
 
   private constructor(runtime: Runtime, socket: DatagramSocket, ctx: ContextHandle, options: DriverOptions) {
     this.native = runtime.native;
@@ -166,6 +171,7 @@ export class Driver {
     this.#wake = attached && want === "bulk" ? this.#startReceiveThread(offload) : undefined;
     this.udpIo = this.#wake ? "bulk" : attached ? "native" : "runtime";
     if (this.udpIo === "runtime") this.#sender = new RuntimeSender(native, ctx, socket, () => this.#closed);
+    this.busyPoll = this.udpIo === "runtime" ? 0 : options.busyPoll ?? 0;
     this.#router = new IncomingRouter({
       configure: (accepting, screening) => {
         if (this.#closed) return;
@@ -338,10 +344,7 @@ export class Driver {
 
   #pollOnce = (): void => {
     if (this.#closed) return;
-    if (this.native.utps_drain(this.ctx, MAX_DRAIN) > 0) {
-      this.native.utps_end_batch(this.ctx);
-      this.#afterCall();
-    }
+    if (this.native.utps_drain(this.ctx, MAX_DRAIN) > 0) this.#onBatchEnd();
   };
 
   // ---- listeners, punching, raw datagrams
@@ -451,6 +454,7 @@ export class Driver {
     if (this.#closed) return -1;
     const n = this.native.utps_write(this.ctx, id, data, data.byteLength);
     this.#afterCall();
+    this.#queueBusyPoll();
     return n;
   }
 
@@ -588,6 +592,7 @@ export class Driver {
     this.#batchInputs = 0;
     this.native.utps_end_batch(this.ctx);
     this.#afterCall();
+    this.#queueBusyPoll();
   };
 
   #tick = (): void => {
@@ -660,6 +665,24 @@ export class Driver {
     this.#dispatch();
     this.#sender?.flush();
   }
+
+  /**
+   * After traffic, once the current task and its microtasks are done, waits
+   * up to `busyPoll` µs for the next datagram by spinning on the socket
+   * instead of going back to sleep in the event loop (see
+   * UtpEndpointOptions.busyPoll). Referenced endpoints only.
+   */
+  #queueBusyPoll(): void {
+    if (this.busyPoll === 0 || this.#busyPollQueued || this.#closed || !this.#ref) return;
+    this.#busyPollQueued = true;
+    setImmediate(this.#busyPollOnce);
+  }
+
+  #busyPollOnce = (): void => {
+    this.#busyPollQueued = false;
+    if (this.#closed) return;
+    if (this.native.utps_busy_poll(this.ctx, this.busyPoll, MAX_DRAIN) > 0) this.#onBatchEnd();
+  };
 
   #dispatch(): void {
     // Event handlers may call back into the driver (e.g. a stream's pull

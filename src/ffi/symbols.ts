@@ -36,6 +36,7 @@ export const symbols = {
   // int (ctx, const uint8_t *buf, int len, int family, const uint8_t *addr, int port)
   utps_input: { parameters: ["pointer", "buffer", "i32", "i32", "buffer", "i32"], result: "i32" },
   utps_drain: { parameters: ["pointer", "i32"], result: "i32" }, // int (ctx, int max_datagrams)
+  utps_busy_poll: { parameters: ["pointer", "i32", "i32"], result: "i32" }, // int (ctx, int max_us, int max)
   utps_end_batch: { parameters: ["pointer"], result: "void" }, // void (ctx)
   utps_tick: { parameters: ["pointer"], result: "void" }, // void (ctx)
   utps_wake_start: { parameters: ["pointer", "function", "i32"], result: "i32" }, // int (ctx, utps_wake_fn fn, int token)

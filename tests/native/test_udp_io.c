@@ -2,8 +2,8 @@
  * C-level tests of the platform I/O seam (native/udp_io.h, POSIX side):
  * descriptor discovery by family, port and bound address (the /proc listing
  * and the fallback scan, past descriptor 4096), batch send and receive with
- * their edge cases, the one-datagram hop limit, and the shim moving data over
- * real loopback sockets through it.
+ * their edge cases, the one-datagram hop limit, the shim moving data over
+ * real loopback sockets through it, and busy polling.
  *
  * Copyright (c) 2026 the utpstream authors. MIT license.
  */
@@ -387,6 +387,37 @@ static void test_shim_over_loopback(int coalesce) {
 	CHECK(fcntl(fa, F_GETFD) == -1 && fcntl(fb, F_GETFD) == -1, "descriptors closed with their contexts");
 }
 
+/* utps_busy_poll waits its full time when nothing comes, returns at once with
+ * what is queued, and refuses bad arguments and a context without a socket. */
+static void test_busy_poll(void) {
+	int a = bound_socket(4, LO1, 0, 0), b = bound_socket(4, LO1, 0, 0);
+	CHECK(a >= 0 && b >= 0, "bind two sockets");
+	if (a < 0 || b < 0) return;
+	utps_ctx *ctx = utps_create();
+	CHECK(utps_busy_poll(ctx, 100, 16) == -1, "no socket attached: -1");
+	CHECK(utps_attach_fd(ctx, b) == 0, "attach");
+	CHECK(utps_busy_poll(NULL, 100, 16) == -1 && utps_busy_poll(ctx, -1, 16) == -1 &&
+	          utps_busy_poll(ctx, 100, 0) == -1,
+	      "bad arguments: -1");
+	uint64_t t0 = now_microseconds();
+	int r = utps_busy_poll(ctx, 2000, 16);
+	uint64_t waited = now_microseconds() - t0;
+	CHECK(r == 0 && waited >= 2000, "nothing queued: 0 after %llu us (at least 2000)", (unsigned long long)waited);
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	to_sockaddr(4, LO1, port_of(b), &ss, &sl);
+	static const uint8_t junk[3] = {1, 2, 3}; /* not µTP: counted as foreign */
+	for (int i = 0; i < 3; i++) sendto(a, junk, sizeof junk, 0, (struct sockaddr *)&ss, sl);
+	r = utps_busy_poll(ctx, 1000000, 16);
+	CHECK(r == 3, "three queued datagrams read at once: %d", r);
+	uint8_t counters[UTPS_COUNTERS_SIZE];
+	utps_counters(ctx, counters, sizeof counters);
+	CHECK(get_u32(counters + UTPS_COUNTER_RX_FOREIGN) == 3, "and handed on as foreign datagrams");
+	utps_destroy(ctx);
+	close(a);
+	close(b);
+}
+
 int main(void) {
 	test_find_by_bound_address();
 	test_find_past_4096();
@@ -396,6 +427,7 @@ int main(void) {
 	test_segmentation();
 	test_shim_over_loopback(0);
 	test_shim_over_loopback(1);
+	test_busy_poll();
 	CHECK(utps_live_contexts() == 0, "contexts released");
 	if (h_failures) {
 		fprintf(stderr, "test_udp_io: %d check(s) failed\n", h_failures);

@@ -1,0 +1,121 @@
+// Copyright 2026 the utpstream authors. MIT license.
+// Busy polling (`busyPoll`): busy-polled endpoints carry request/response
+// traffic and bulk data intact, stop spinning when the traffic stops, close
+// cleanly with a poll queued, and refuse bad values. How much it saves per
+// round trip is measured in bench/ (the busyPoll rows), not here.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+import { type UdpIo, type UtpConnection, UtpEndpoint } from "../mod.ts";
+import { nativeCounts } from "../src/diagnostics.ts";
+import { hashStream, pattern, patternHash, within, writePattern } from "./_helpers.ts";
+
+const BULK = 4 << 20;
+
+/** Reads exactly `n` bytes. */
+async function readExactly(reader: ReadableStreamDefaultReader<Uint8Array>, n: number): Promise<Uint8Array> {
+  const out = new Uint8Array(n);
+  let got = 0;
+  while (got < n) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`stream ended after ${got} of ${n} bytes`);
+    out.set(value, got);
+    got += value.byteLength;
+  }
+  return out;
+}
+
+/** Echoes everything until EOF. */
+async function echo(conn: UtpConnection): Promise<void> {
+  const writer = conn.writable.getWriter();
+  for await (const chunk of conn.readable) await writer.write(chunk);
+  await writer.close();
+}
+
+/** 200 request/response exchanges of 1 to 3000 bytes, each checked, then BULK bytes one way. */
+async function exchange(client: UtpEndpoint, server: UtpEndpoint): Promise<void> {
+  const listener = server.listen();
+  const served = listener.accept().then(echo);
+  const conn = await client.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  const writer = conn.writable.getWriter();
+  const reader = conn.readable.getReader();
+  for (let i = 0; i < 200; i++) {
+    const message = pattern((i * 37) % 3000 + 1, i + 1);
+    await writer.write(message);
+    assert.deepEqual(await within(readExactly(reader, message.byteLength), 10_000, `reply ${i}`), message);
+  }
+  await writer.close();
+  assert.equal((await reader.read()).done, true);
+  await within(served, 10_000, "echo end");
+  conn.close();
+  // Bulk data on a second connection, the other way round.
+  const bulk = client.listen();
+  const received = bulk.accept().then((c) => hashStream(c.readable));
+  const up = await server.connect({ hostname: "127.0.0.1", port: client.addr.port });
+  await within(writePattern(up.writable, BULK), 30_000, "bulk write");
+  const got = await within(received, 30_000, "bulk read");
+  assert.equal(got.bytes, BULK);
+  assert.equal(got.sha256, patternHash(BULK));
+  listener.close();
+  bulk.close();
+}
+
+for (const serverIo of ["native", "bulk"] as UdpIo[]) {
+  test(`busy-polled endpoints carry exchanges and bulk data intact (server udpIo "${serverIo}")`, async () => {
+    await using client = await UtpEndpoint.bind({ hostname: "127.0.0.1", busyPoll: 200 });
+    await using server = await UtpEndpoint.bind({ hostname: "127.0.0.1", udpIo: serverIo, busyPoll: 200 });
+    assert.equal(client.busyPoll, 200);
+    assert.equal(server.busyPoll, 200);
+    await exchange(client, server);
+    // Closing right after traffic, with a busy poll queued, frees everything.
+    await client.close();
+    await server.close();
+    assert.equal((await nativeCounts(client)).contexts, 0);
+  });
+}
+
+test("a busy-polled endpoint stops spinning once the traffic stops", async () => {
+  // The longest spin allowed: if the endpoint kept spinning, the idle
+  // half-second below would cost about half a second of CPU.
+  await using client = await UtpEndpoint.bind({ hostname: "127.0.0.1", busyPoll: 10_000 });
+  await using server = await UtpEndpoint.bind({ hostname: "127.0.0.1", busyPoll: 10_000 });
+  const listener = server.listen();
+  const accepted = listener.accept();
+  const conn = await client.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  const peer = await accepted;
+  const served = echo(peer);
+  const writer = conn.writable.getWriter();
+  const reader = conn.readable.getReader();
+  await writer.write(pattern(100, 3));
+  assert.deepEqual(await readExactly(reader, 100), pattern(100, 3));
+  // Each side spins at most 10 ms after its last traffic; then it is idle.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const before = process.cpuUsage();
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const used = process.cpuUsage(before);
+  const cpuMs = (used.user + used.system) / 1000;
+  assert.ok(cpuMs < 150, `${cpuMs.toFixed(1)} ms of CPU in 500 idle ms`);
+  // And it still answers after the pause.
+  await writer.write(pattern(10, 4));
+  assert.deepEqual(await readExactly(reader, 10), pattern(10, 4));
+  await writer.close();
+  await within(served, 10_000, "echo end");
+  listener.close();
+});
+
+test("bad busyPoll values are refused with TypeError and RangeError", async () => {
+  for (const value of ["100", 1.5, Number.NaN]) {
+    await assert.rejects(UtpEndpoint.bind({ busyPoll: value as number }), TypeError, String(value));
+  }
+  for (const value of [-1, 10_001]) {
+    await assert.rejects(UtpEndpoint.bind({ busyPoll: value }), RangeError, String(value));
+  }
+  await assert.rejects(
+    UtpEndpoint.bind({ udpIo: "runtime", busyPoll: 50 }),
+    (error: unknown) => error instanceof RangeError && /needs udpIo "native" or "bulk"/.test(error.message),
+  );
+  await using off = await UtpEndpoint.bind({ hostname: "127.0.0.1", udpIo: "runtime", busyPoll: 0 });
+  assert.equal(off.busyPoll, 0);
+  await using byDefault = await UtpEndpoint.bind({ hostname: "127.0.0.1" });
+  assert.equal(byDefault.busyPoll, 0);
+});
