@@ -486,14 +486,24 @@ static int same_endpoint(const struct sockaddr *x, const struct sockaddr_storage
 	return fx == fy && px == py && memcmp(ax, ay, 16) == 0;
 }
 
-static uint64_t now_seconds(void) {
+/* A monotonic clock. */
+static uint64_t now_microseconds(void) {
 #ifdef _WIN32
-	return (uint64_t)GetTickCount64() / 1000;
+	static LARGE_INTEGER freq;
+	LARGE_INTEGER t;
+	if (!freq.QuadPart) QueryPerformanceFrequency(&freq);
+	QueryPerformanceCounter(&t);
+	return (uint64_t)(t.QuadPart / freq.QuadPart) * 1000000u +
+	       (uint64_t)(t.QuadPart % freq.QuadPart) * 1000000u / (uint64_t)freq.QuadPart;
 #else
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec;
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 #endif
+}
+
+static uint64_t now_seconds(void) {
+	return now_microseconds() / 1000000u;
 }
 
 /* Answers the SYN being processed (ctx->cur_buf) with an ST_RESET, so the
@@ -865,21 +875,6 @@ UTPS_EXPORT int utps_drain(utps_ctx *ctx, int max_datagrams) {
 		if (r < want) break;
 	}
 	return total;
-}
-
-static uint64_t now_microseconds(void) {
-#ifdef _WIN32
-	static LARGE_INTEGER freq;
-	LARGE_INTEGER t;
-	if (!freq.QuadPart) QueryPerformanceFrequency(&freq);
-	QueryPerformanceCounter(&t);
-	return (uint64_t)(t.QuadPart / freq.QuadPart) * 1000000u +
-	       (uint64_t)(t.QuadPart % freq.QuadPart) * 1000000u / (uint64_t)freq.QuadPart;
-#else
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-#endif
 }
 
 UTPS_EXPORT int utps_busy_poll(utps_ctx *ctx, int max_us, int max_datagrams) {

@@ -670,7 +670,9 @@ export class Driver {
    * After traffic, once the current task and its microtasks are done, waits
    * up to `busyPoll` µs for the next datagram by spinning on the socket
    * instead of going back to sleep in the event loop (see
-   * UtpEndpointOptions.busyPoll). Referenced endpoints only.
+   * UtpEndpointOptions.busyPoll). Referenced endpoints only. An immediate
+   * runs after the runtime's current batch of datagrams (Bun delivers a whole
+   * batch first), so the spin never reads past datagrams the runtime holds.
    */
   #queueBusyPoll(): void {
     if (this.busyPoll === 0 || this.#busyPollQueued || this.#closed || !this.#ref) return;
