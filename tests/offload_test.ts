@@ -122,6 +122,9 @@ test("closing bulk endpoints ends their receive threads", {
     Array.from({ length: 16 }, () => UtpEndpoint.bind({ hostname: "127.0.0.1", udpIo: "bulk" })),
   );
   assert.ok(endpoints.every((e) => e.udpIo === "bulk"));
+  // Each thread names itself once it runs: wait for the names, bounded.
+  const started = Date.now() + 5000;
+  while (threadCount() < before + 16 && Date.now() < started) await new Promise((r) => setTimeout(r, 20));
   assert.equal(threadCount(), before + 16);
   for (const e of endpoints) await e.close();
   // The threads end on their own once told (no join): wait, bounded.
