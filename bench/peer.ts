@@ -120,7 +120,8 @@ async function drain(readable: ReadableStream<Uint8Array>): Promise<void> {
 async function receive(conn: Conn, target: number): Promise<number> {
   const verifier = new Verifier();
   const reader = byobReader ? conn.readable.getReader({ mode: "byob" }) : conn.readable.getReader();
-  let buffer = new Uint8Array(WRITE_CHUNK);
+  // Only a BYOB reader needs a buffer of its own (64 KiB per flow adds up).
+  let buffer = byobReader ? new Uint8Array(WRITE_CHUNK) : new Uint8Array(0);
   let tEnd = 0;
   for (;;) {
     const { value, done } = reader instanceof ReadableStreamBYOBReader

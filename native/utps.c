@@ -812,6 +812,11 @@ UTPS_EXPORT int utps_input(utps_ctx *ctx, const uint8_t *buf, int len, int famil
 #define GRO_BATCH 4
 #define GRO_SLOT_BYTES 65536
 
+/* Bytes of events not yet taken (utps_take_events). */
+static size_t events_waiting(const utps_ctx *ctx) {
+	return ctx->events.len - ctx->events.head;
+}
+
 /* utps_drain on a socket with UDP_GRO: a buffer may hold a run of datagrams
  * of one sender, cut here at the segment size the kernel reports. Counts
  * datagrams, not buffers. */
@@ -844,7 +849,7 @@ static int drain_coalesced(utps_ctx *ctx, int max_datagrams) {
 				total++;
 			} while (left > 0);
 		}
-		if (r < GRO_BATCH) break;
+		if (r < GRO_BATCH || events_waiting(ctx) >= UTPS_DRAIN_EVENT_BUDGET) break;
 	}
 	return total;
 }
@@ -872,7 +877,7 @@ UTPS_EXPORT int utps_drain(utps_ctx *ctx, int max_datagrams) {
 			process_datagram(ctx, ctx->rxbuf + (size_t)i * slot, lens[i], (struct sockaddr *)&from[i], fromlens[i]);
 		}
 		total += r;
-		if (r < want) break;
+		if (r < want || events_waiting(ctx) >= UTPS_DRAIN_EVENT_BUDGET) break;
 	}
 	return total;
 }

@@ -63,6 +63,10 @@ enum {
 
 enum {
 	UTPS_HEADER_SIZE = 12,
+	/* utps_drain stops reading once this many bytes of events wait to be
+	 * taken (checked between batches of datagrams), so that the event queue
+	 * stays small; the caller takes the events and drains again. */
+	UTPS_DRAIN_EVENT_BUDGET = 131072, /* 128 KiB */
 };
 
 /* Options for utps_set_option. */
@@ -149,6 +153,9 @@ UTPS_EXPORT int utps_attach_fd(utps_ctx *ctx, int fd);
 
 /* Packet input and the pump. */
 UTPS_EXPORT int utps_input(utps_ctx *ctx, const uint8_t *buf, int len, int family, const uint8_t *addr, int port);
+/* Reads up to max_datagrams datagrams from the attached socket into libutp;
+ * returns how many (-1 without a socket). It stops early once
+ * UTPS_DRAIN_EVENT_BUDGET bytes of events wait: take them and call again. */
 UTPS_EXPORT int utps_drain(utps_ctx *ctx, int max_datagrams);
 UTPS_EXPORT void utps_end_batch(utps_ctx *ctx);
 UTPS_EXPORT void utps_tick(utps_ctx *ctx);

@@ -86,8 +86,7 @@ export interface UtpConnectionStats {
   unreadBytes: number;
 }
 
-const READ_HIGH_WATER_MARK = 256 * 1024;
-/** Largest chunk a default reader gets (see `onData`). */
+/** Largest chunk a default reader gets (see `#deliver`). */
 const DEFAULT_CHUNK_BYTES = 16384;
 const DISPOSE_TIMEOUT_MS = 5000;
 
@@ -112,12 +111,12 @@ export class Connection implements UtpConnection, ConnectionEvents {
   #readCanceled = false;
   #delivered = 0;
   #reported = 0;
-  /** What arrived between a BYOB reader's reads (see `onData`). */
+  /** What arrived while no read waited (see `onData`). */
   #stage = new ByteStage();
-  /** The reader brings its own buffers: a BYOB request was seen. */
-  #byob = false;
-  /** Inside our own `respond()`, which may call `pull` to refill the queue (no read is waiting then). */
-  #responding = false;
+  /** A default reader's read waits (the stream pulled without a BYOB request). */
+  #readWaiting = false;
+  /** Inside `#serveStaged`, where fulfilling one read may pull for the next. */
+  #serving = false;
   #reporting = false;
   #writeShut = false;
   #resolveClosed!: () => void;
@@ -153,15 +152,18 @@ export class Connection implements UtpConnection, ConnectionEvents {
       start: (controller) => {
         this.#readController = controller;
       },
-      pull: () => {
-        if (!this.#responding) this.#pullStaged(true);
+      pull: (controller) => {
+        // With no queue (high-water mark 0) the stream pulls only when a read
+        // waits: a default reader's, unless a BYOB request says otherwise.
+        this.#readWaiting = !controller.byobRequest;
+        if (!this.#serving) this.#serveStaged();
         this.#reportConsumed();
       },
       cancel: () => {
         this.#readCanceled = true;
         this.#reportAll();
       },
-    }, { highWaterMark: READ_HIGH_WATER_MARK });
+    }, { highWaterMark: 0 });
     this.writable = new WritableStream<Uint8Array>({
       start: (controller) => {
         this.#writeController = controller;
@@ -303,68 +305,76 @@ export class Connection implements UtpConnection, ConnectionEvents {
       this.#driver.consumed(this.#id, data.byteLength);
       return;
     }
-    // A BYOB reader waiting with its own buffer gets the bytes copied straight
-    // into it, and what arrives while it is busy waits in one reusable buffer
-    // for its next read: no chunk is allocated per arrival (that garbage is
-    // what raises a fast receiver's peak RSS). A default reader gets a copy.
-    const request = this.#readController.byobRequest;
-    // A byte stream's request view is always a Uint8Array.
-    const view = request?.view as Uint8Array | null | undefined;
-    if (request && view && view.byteLength > 0) {
-      this.#byob = true;
-      if (this.#stage.length === 0) {
-        const n = Math.min(view.byteLength, data.byteLength);
-        view.set(n === data.byteLength ? data : data.subarray(0, n));
-        this.#respond(request, n);
-        if (n === data.byteLength) return;
-        data = data.subarray(n);
-      }
+    // A read that waits gets the bytes at once: copied into a BYOB reader's
+    // own buffer, or as a new chunk for a default reader. What nobody waits
+    // for is staged (pooled blocks, src/byte_stage.ts) until a read asks, so
+    // that no chunk exists before a read takes it.
+    if (this.#stage.length === 0) {
+      const n = this.#deliver(data);
+      if (n === data.byteLength) return;
+      data = data.subarray(n);
     }
-    if (this.#byob) {
-      this.#stage.append(data);
-      this.#pullStaged(false);
-      return;
-    }
-    this.#delivered += data.byteLength;
-    // Chunks of at most DEFAULT_CHUNK_BYTES: each chunk's few small objects
-    // make V8 collect young garbage sooner, and with it the chunks already
-    // read. Larger chunks let read data pile up towards V8's external memory
-    // limit first (Deno's receiver of 500 MiB: 92–107 MiB peak with 64 KiB
-    // chunks, 82–86 with 16 KiB), smaller ones cost a receiver of many
-    // connections more time per byte (bench/RESULTS.md, round 3).
-    for (let at = 0; at < data.byteLength; at += DEFAULT_CHUNK_BYTES) {
-      this.#readController.enqueue(data.slice(at, at + DEFAULT_CHUNK_BYTES));
-    }
+    this.#stage.append(data);
+    this.#serveStaged();
   }
 
   /**
-   * Hands staged bytes to a waiting BYOB read. `pulled`: the stream asked
-   * for data (a read waits, or its queue runs low); without a BYOB request
-   * that may be a default reader that took over, so everything staged is
-   * queued for it as one chunk.
+   * Hands the start of `data` to the read that waits, if one does; returns
+   * how many bytes it took. A default reader's chunk is made here, when a
+   * read takes it: a chunk queued ahead of the reads would live long enough
+   * for V8 to move it to its old generation, which is collected only when
+   * tens of MiB of such garbage have piled up (Deno's receiver of 64 flows
+   * peaked at 85–136 MiB that way, bench/RESULTS.md, round 5).
    */
-  #pullStaged(pulled: boolean): void {
-    const length = this.#stage.length;
-    if (length === 0 || this.#readDone || this.#readCanceled) return;
+  #deliver(data: Uint8Array): number {
+    if (this.#readWaiting) {
+      this.#readWaiting = false;
+      const n = Math.min(DEFAULT_CHUNK_BYTES, data.byteLength);
+      this.#delivered += n;
+      // Enqueueing fulfils the waiting read; the stream may call `pull` again
+      // at once if another read waits.
+      this.#readController.enqueue(data.slice(0, n));
+      return n;
+    }
     const request = this.#readController.byobRequest;
+    // A byte stream's request view is always a Uint8Array.
     const view = request?.view as Uint8Array | null | undefined;
-    if (request && view && view.byteLength > 0) {
+    if (!request || !view || view.byteLength === 0) return 0;
+    const n = Math.min(view.byteLength, data.byteLength);
+    view.set(n === data.byteLength ? data : data.subarray(0, n));
+    this.#respond(request, n);
+    return n;
+  }
+
+  /** Hands staged bytes to reads while reads wait. */
+  #serveStaged(): void {
+    this.#serving = true;
+    try {
+      this.#serveLoop();
+    } finally {
+      this.#serving = false;
+    }
+  }
+
+  #serveLoop(): void {
+    while (this.#stage.length > 0 && !this.#readDone && !this.#readCanceled) {
+      if (this.#readWaiting) {
+        this.#readWaiting = false;
+        const chunk = this.#stage.take(DEFAULT_CHUNK_BYTES);
+        this.#delivered += chunk.byteLength;
+        this.#readController.enqueue(chunk);
+        continue;
+      }
+      const request = this.#readController.byobRequest;
+      const view = request?.view as Uint8Array | null | undefined;
+      if (!request || !view || view.byteLength === 0) return;
       this.#respond(request, this.#stage.takeInto(view));
-    } else if (pulled && !request) {
-      this.#byob = false;
-      this.#delivered += length;
-      this.#readController.enqueue(this.#stage.takeAll());
     }
   }
 
   #respond(request: ReadableStreamBYOBRequest, n: number): void {
     this.#delivered += n;
-    this.#responding = true;
-    try {
-      request.respond(n);
-    } finally {
-      this.#responding = false;
-    }
+    request.respond(n);
   }
 
   onConnect(): void {
@@ -464,7 +474,7 @@ export class Connection implements UtpConnection, ConnectionEvents {
   #reportConsumed(): void {
     if (this.#reporting || this.#state === "destroyed") return;
     const desired = this.#readController.desiredSize;
-    const queued = desired === null ? 0 : Math.max(0, READ_HIGH_WATER_MARK - desired);
+    const queued = desired === null ? 0 : Math.max(0, -desired);
     const consumed = this.#delivered - queued;
     const delta = consumed - this.#reported;
     if (delta <= 0) return;
@@ -487,14 +497,15 @@ export class Connection implements UtpConnection, ConnectionEvents {
 
   #finishRead(): void {
     if (this.#readDone) return;
-    const staged = this.#stage.length > 0 && !this.#readCanceled ? this.#stage.takeAll() : undefined;
     this.#readDone = true;
     if (this.#readCanceled) return;
     try {
-      if (staged) {
-        // Bytes before the end: queued ahead of the close.
-        this.#delivered += staged.byteLength;
-        this.#readController.enqueue(staged);
+      // Bytes before the end: queued ahead of the close, in chunks of the
+      // size a default reader gets (a BYOB read takes what fits).
+      while (this.#stage.length > 0) {
+        const chunk = this.#stage.take(DEFAULT_CHUNK_BYTES);
+        this.#delivered += chunk.byteLength;
+        this.#readController.enqueue(chunk);
       }
       this.#readController.close();
       this.#readController.byobRequest?.respond(0);

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { connect, listen, type UtpConnection } from "../mod.ts";
 import { decode, encode, hashStream, patternHash, readAll, within, writePattern } from "./_helpers.ts";
+import { stageBlocks } from "../src/byte_stage.ts";
 
 function serveEcho(listener: AsyncIterable<UtpConnection>): Promise<void> {
   return (async () => {
@@ -144,4 +145,98 @@ test("switching from a BYOB reader to a default reader mid-stream loses no byte"
   assert.equal(bytes, SIZE);
   assert.equal(hash.digest("hex"), patternHash(SIZE));
   await within(sending, 10_000, "server done");
+});
+
+test("a default reader that falls behind gets every byte in chunks of at most 16 KiB, and the stage empties", async () => {
+  // Between reads the reader lets the event loop run, so bytes arrive while
+  // no read waits: they wait in the connection's stage, and each read takes
+  // a fresh chunk from it.
+  const SIZE = 4 << 20;
+  const before = stageBlocks().inUse;
+  await using download = await patternDownload(SIZE);
+  const { conn, sending } = download;
+  const reader = conn.readable.getReader();
+  const hash = createHash("sha256");
+  let bytes = 0, largest = 0, reads = 0;
+  for (;;) {
+    const { value, done } = await within(reader.read(), 10_000, "default read");
+    if (done) break;
+    hash.update(value);
+    bytes += value.byteLength;
+    largest = Math.max(largest, value.byteLength);
+    if (++reads % 4 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  assert.equal(bytes, SIZE);
+  assert.equal(hash.digest("hex"), patternHash(SIZE));
+  assert.ok(largest <= 16384, `largest chunk ${largest}`);
+  assert.ok(stageBlocks().inUse <= before, `${stageBlocks().inUse - before} blocks still staged`);
+  await within(sending, 10_000, "server done");
+});
+
+test("a default reader's reads issued together are answered in order", async () => {
+  const SIZE = 1 << 20;
+  await using download = await patternDownload(SIZE);
+  const { conn, sending } = download;
+  const reader = conn.readable.getReader();
+  const hash = createHash("sha256");
+  let bytes = 0;
+  for (let done = false; !done;) {
+    const results = await within(Promise.all([reader.read(), reader.read(), reader.read()]), 10_000, "reads");
+    for (const r of results) {
+      if (r.done) {
+        done = true;
+        continue;
+      }
+      assert.ok(!done, "no bytes after the end");
+      hash.update(r.value);
+      bytes += r.value.byteLength;
+    }
+  }
+  assert.equal(bytes, SIZE);
+  assert.equal(hash.digest("hex"), patternHash(SIZE));
+  await within(sending, 10_000, "server done");
+});
+
+test("switching from a default reader to a BYOB reader mid-stream loses no byte", async () => {
+  const SIZE = 4 << 20;
+  await using download = await patternDownload(SIZE);
+  const { conn, sending } = download;
+  const hash = createHash("sha256");
+  let bytes = 0;
+  const reader = conn.readable.getReader();
+  while (bytes < SIZE / 2) {
+    const { value, done } = await within(reader.read(), 10_000, "default read");
+    if (done) break;
+    hash.update(value);
+    bytes += value.byteLength;
+  }
+  reader.releaseLock();
+  const byob = conn.readable.getReader({ mode: "byob" });
+  let buffer = new ArrayBuffer(5000);
+  for (;;) {
+    const { value, done } = await within(byob.read(new Uint8Array(buffer)), 10_000, "byob read");
+    if (done) break;
+    hash.update(value);
+    bytes += value.byteLength;
+    buffer = value.buffer as ArrayBuffer;
+  }
+  assert.equal(bytes, SIZE);
+  assert.equal(hash.digest("hex"), patternHash(SIZE));
+  await within(sending, 10_000, "server done");
+});
+
+test("canceling a readable with bytes staged gives the stage's blocks back", async () => {
+  const before = stageBlocks().inUse;
+  await using download = await patternDownload(4 << 20);
+  const { conn } = download;
+  const reader = conn.readable.getReader();
+  const first = await within(reader.read(), 10_000, "first read");
+  assert.ok(!first.done);
+  // Let bytes arrive with no read waiting, so that some are staged.
+  for (let i = 0; i < 20 && stageBlocks().inUse <= before; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert.ok(stageBlocks().inUse > before, "bytes were staged");
+  await reader.cancel();
+  assert.ok(stageBlocks().inUse <= before, `${stageBlocks().inUse - before} blocks still staged`);
 });

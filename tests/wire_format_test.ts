@@ -12,6 +12,7 @@ import {
   COUNTERS_SIZE,
   DATAGRAM_HEADER_SIZE,
   Defaults,
+  DRAIN_EVENT_BUDGET,
   Event,
   EVENT_HEADER_SIZE,
   NativeError,
@@ -47,6 +48,7 @@ test("record layouts match utps.h", () => {
   assert.equal(constants.get("UTPS_DATAGRAM_HEADER_SIZE"), DATAGRAM_HEADER_SIZE);
   assert.equal(constants.get("UTPS_CONNECT_LIMIT"), CONNECT_LIMIT);
   assert.equal(constants.get("UTPS_COUNTERS_SIZE"), COUNTERS_SIZE);
+  assert.equal(constants.get("UTPS_DRAIN_EVENT_BUDGET"), DRAIN_EVENT_BUDGET);
   assert.deepEqual(group("UTPS_COUNTER_"), { ...CounterOffset });
   const stats = group("UTPS_STATS_");
   assert.equal(stats.SIZE, STATS_SIZE);
@@ -67,6 +69,7 @@ test("every constant of utps.h is used by TypeScript", () => {
     "UTPS_DATAGRAM_HEADER_SIZE",
     "UTPS_CONNECT_LIMIT",
     "UTPS_COUNTERS_SIZE",
+    "UTPS_DRAIN_EVENT_BUDGET",
   ]);
   assert.deepEqual([...constants.keys()].filter((name) => !known.has(name)), []);
 });

@@ -77,6 +77,8 @@ export const NativeError = {
 
 /** Size of an event record header (`UTPS_HEADER_SIZE`). */
 export const EVENT_HEADER_SIZE = 12;
+/** Bytes of waiting events at which `utps_drain` stops early (`UTPS_DRAIN_EVENT_BUDGET`). */
+export const DRAIN_EVENT_BUDGET = 128 * 1024;
 /** Size of an outgoing datagram record header (`UTPS_DATAGRAM_HEADER_SIZE`). */
 export const DATAGRAM_HEADER_SIZE = 24;
 /** Address bytes at the start of ACCEPT, DATAGRAM and INCOMING payloads. */

@@ -418,6 +418,44 @@ static void test_busy_poll(void) {
 	close(b);
 }
 
+/* utps_drain stops a round once UTPS_DRAIN_EVENT_BUDGET bytes of events wait,
+ * and the next call reads on: the event queue stays near the budget. */
+static void test_drain_budget(int coalesce) {
+	int a = bound_socket(4, LO1, 0, 0), b = bound_socket(4, LO1, 0, 0);
+	CHECK(a >= 0 && b >= 0, "bind two sockets");
+	if (a < 0 || b < 0) return;
+	CHECK(utps_set_socket_buffers(b, 1 << 21) > 0, "socket buffers");
+	utps_ctx *ctx = utps_create();
+	CHECK(utps_attach_fd(ctx, b) == 0, "attach");
+	if (coalesce) CHECK(utps_set_option(ctx, UTPS_OPT_RECEIVE_OFFLOAD, 1) == 0, "receive offload on");
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	to_sockaddr(4, LO1, port_of(b), &ss, &sl);
+	enum { COUNT = 300, LEN = 1400 };
+	static uint8_t junk[LEN]; /* not µTP: each becomes a DATAGRAM event of 16 + LEN bytes */
+	memset(junk, 0xff, sizeof junk);
+	int sent = 0;
+	for (int i = 0; i < COUNT; i++) sent += sendto(a, junk, sizeof junk, 0, (struct sockaddr *)&ss, sl) == LEN;
+	CHECK(sent == COUNT, "queued %d datagrams", sent);
+	static uint8_t events[1 << 20];
+	const int per = UTPS_HEADER_SIZE + 16 + LEN;
+	int rounds = 0, total = 0, largest = 0;
+	for (int r; rounds < 20 && (r = utps_drain(ctx, 1024)) > 0; rounds++) {
+		total += r;
+		int bytes = 0;
+		for (int n; (n = utps_take_events(ctx, events, sizeof events)) > 0;) bytes += n;
+		CHECK(bytes == r * per, "round %d: %d events for %d datagrams", rounds, bytes / per, r);
+		if (bytes > largest) largest = bytes;
+	}
+	CHECK(total == COUNT, "all %d datagrams read: %d", COUNT, total);
+	CHECK(rounds >= 2, "in more than one round: %d", rounds);
+	/* A round stops after the batch that crossed the budget. */
+	CHECK(largest < UTPS_DRAIN_EVENT_BUDGET + 64 * per, "largest round held %d bytes of events", largest);
+	utps_destroy(ctx);
+	close(a);
+	close(b);
+}
+
 int main(void) {
 	test_find_by_bound_address();
 	test_find_past_4096();
@@ -428,6 +466,8 @@ int main(void) {
 	test_shim_over_loopback(0);
 	test_shim_over_loopback(1);
 	test_busy_poll();
+	test_drain_budget(0);
+	test_drain_budget(1);
 	CHECK(utps_live_contexts() == 0, "contexts released");
 	if (h_failures) {
 		fprintf(stderr, "test_udp_io: %d check(s) failed\n", h_failures);
