@@ -115,6 +115,8 @@ export class Connection implements UtpConnection, ConnectionEvents {
   #stage = new ByteStage();
   /** A default reader's read waits (the stream pulled without a BYOB request). */
   #readWaiting = false;
+  /** The last read that waited was a BYOB reader's. */
+  #byobReads = false;
   /** Inside `#serveStaged`, where fulfilling one read may pull for the next. */
   #serving = false;
   #reporting = false;
@@ -155,7 +157,8 @@ export class Connection implements UtpConnection, ConnectionEvents {
       pull: (controller) => {
         // With no queue (high-water mark 0) the stream pulls only when a read
         // waits: a default reader's, unless a BYOB request says otherwise.
-        this.#readWaiting = !controller.byobRequest;
+        this.#byobReads = controller.byobRequest !== null && controller.byobRequest !== undefined;
+        this.#readWaiting = !this.#byobReads;
         if (!this.#serving) this.#serveStaged();
         this.#reportConsumed();
       },
@@ -313,6 +316,14 @@ export class Connection implements UtpConnection, ConnectionEvents {
       const n = this.#deliver(data);
       if (n === data.byteLength) return;
       data = data.subarray(n);
+      if (this.#driver.chunksOnArrival && !this.#byobReads) {
+        // Bun (see Driver.chunksOnArrival): queued for the reads to come.
+        for (let at = 0; at < data.byteLength; at += DEFAULT_CHUNK_BYTES) {
+          this.#readController.enqueue(data.slice(at, at + DEFAULT_CHUNK_BYTES));
+        }
+        this.#delivered += data.byteLength;
+        return;
+      }
     }
     this.#stage.append(data);
     this.#serveStaged();

@@ -116,6 +116,16 @@ export class Driver {
   readonly addr: UtpAddr;
   /** Which I/O path is in use. */
   readonly udpIo: UdpIo;
+  /**
+   * A default reader's chunks are made as bytes arrive (and wait in the
+   * stream's queue), not when a read takes them. Only in Bun: V8 (Deno,
+   * Node) moves a chunk that waits across two scavenges to its old
+   * generation, where it stays until tens of MiB of such garbage have piled
+   * up, so there chunks are made at read time (bench/RESULTS.md, round 5).
+   * Bun's collector did not pile them up, and the second copy that staging
+   * costs took 10–17 % of its throughput.
+   */
+  readonly chunksOnArrival: boolean;
   /** Kernel receive buffer size after setup, or -1 if it could not be read. */
   readonly socketReceiveBuffer: number;
   /** Whether an IPv6 socket also carries IPv4 (bound to `::`). */
@@ -153,6 +163,7 @@ export class Driver {
 
   private constructor(runtime: Runtime, socket: DatagramSocket, ctx: ContextHandle, options: DriverOptions) {
     this.native = runtime.native;
+    this.chunksOnArrival = runtime.name === "bun";
     this.socket = socket;
     this.ctx = ctx;
     const local = parseIp(socket.hostname);
