@@ -86,7 +86,12 @@ export interface UtpConnectionStats {
   unreadBytes: number;
 }
 
-/** Largest chunk a default reader gets (see `#deliver`). */
+/**
+ * Largest chunk a default reader gets (see `#deliver`). Smaller chunks slowed
+ * a reader of 64 connections until more was staged; larger ones left more
+ * read bytes for each of V8's young collections to free (bench/RESULTS.md,
+ * rounds 3 and 5).
+ */
 const DEFAULT_CHUNK_BYTES = 16384;
 const DISPOSE_TIMEOUT_MS = 5000;
 

@@ -718,7 +718,9 @@ export class Driver {
     this.#busyPollQueued = false;
     if (this.#closed) return;
     const read = this.native.utps_busy_poll(this.ctx, this.busyPoll, MAX_DRAIN);
-    if (read > 0 && this.#drainSocket(read) > 0) this.#onBatchEnd();
+    if (read <= 0) return;
+    this.#drainSocket(read);
+    this.#onBatchEnd();
   };
 
   /** Hands the waiting events to their handlers; returns how many bytes of events it took. */
