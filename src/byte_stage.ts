@@ -36,17 +36,17 @@ function giveBlock(block: Uint8Array): void {
 }
 
 /**
- * Blocks that stages hold now, and free blocks the pool keeps; for tests
+ * Blocks that stages hold now (not counting the pool's free ones); for tests
  * and diagnostics.
  *
  * @example
  * ```ts
- * import { stageBlocks } from "./byte_stage.ts";
- * console.log(stageBlocks()); // { inUse: 0, free: 0 }
+ * import { stagedBlocks } from "./byte_stage.ts";
+ * console.log(stagedBlocks()); // 0
  * ```
  */
-export function stageBlocks(): { inUse: number; free: number } {
-  return { inUse: blocksInUse, free: freeBlocks.length };
+export function stagedBlocks(): number {
+  return blocksInUse;
 }
 
 /**
@@ -124,13 +124,6 @@ export class ByteStage {
     this.#start += n;
     this.#length -= n;
     if (this.#start === stop) this.#dropFirst();
-    return out;
-  }
-
-  /** Removes and returns everything held, as a new array. */
-  takeAll(): Uint8Array {
-    const out = new Uint8Array(this.#length);
-    this.takeInto(out);
     return out;
   }
 

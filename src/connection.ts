@@ -87,7 +87,7 @@ export interface UtpConnectionStats {
 }
 
 /**
- * Largest chunk a default reader gets (see `#deliver`). Smaller chunks slowed
+ * Largest chunk a default reader gets (see `#handOver`). Smaller chunks slowed
  * a reader of 64 connections until more was staged; larger ones left more
  * read bytes for each of V8's young collections to free (bench/RESULTS.md,
  * rounds 3 and 5).
@@ -162,7 +162,7 @@ export class Connection implements UtpConnection, ConnectionEvents {
       pull: (controller) => {
         // With no queue (high-water mark 0) the stream pulls only when a read
         // waits: a default reader's, unless a BYOB request says otherwise.
-        this.#byobReads = controller.byobRequest !== null && controller.byobRequest !== undefined;
+        this.#byobReads = Boolean(controller.byobRequest);
         this.#readWaiting = !this.#byobReads;
         if (!this.#serving) this.#serveStaged();
         this.#reportConsumed();
@@ -318,7 +318,7 @@ export class Connection implements UtpConnection, ConnectionEvents {
     // for is staged (pooled blocks, src/byte_stage.ts) until a read asks, so
     // that no chunk exists before a read takes it.
     if (this.#stage.length === 0) {
-      const n = this.#deliver(data);
+      const n = this.#handOver(data);
       if (n === data.byteLength) return;
       data = data.subarray(n);
       if (this.#driver.chunksOnArrival && !this.#byobReads) {
@@ -335,29 +335,37 @@ export class Connection implements UtpConnection, ConnectionEvents {
   }
 
   /**
-   * Hands the start of `data` to the read that waits, if one does; returns
-   * how many bytes it took. A default reader's chunk is made here, when a
-   * read takes it: a chunk queued ahead of the reads would live long enough
-   * for V8 to move it to its old generation, which is collected only when
-   * tens of MiB of such garbage have piled up (Deno's receiver of 64 flows
-   * peaked at 85–136 MiB that way, bench/RESULTS.md, round 5).
+   * Hands bytes to the read that waits, if one does: the start of `data`, or
+   * without it the start of the stage. Returns how many bytes it took. A
+   * default reader's chunk is made here, when a read takes it: a chunk queued
+   * ahead of the reads would live long enough for V8 to move it to its old
+   * generation, which is collected only when tens of MiB of such garbage have
+   * piled up (Deno's receiver of 64 flows peaked at 85–136 MiB that way,
+   * bench/RESULTS.md, round 5).
    */
-  #deliver(data: Uint8Array): number {
+  #handOver(data?: Uint8Array): number {
     if (this.#readWaiting) {
       this.#readWaiting = false;
-      const n = Math.min(DEFAULT_CHUNK_BYTES, data.byteLength);
+      const chunk = data ? data.slice(0, DEFAULT_CHUNK_BYTES) : this.#stage.take(DEFAULT_CHUNK_BYTES);
+      // Read the length first: enqueueing transfers (detaches) the chunk's buffer.
+      const n = chunk.byteLength;
       this.#delivered += n;
       // Enqueueing fulfils the waiting read; the stream may call `pull` again
       // at once if another read waits.
-      this.#readController.enqueue(data.slice(0, n));
+      this.#readController.enqueue(chunk);
       return n;
     }
     const request = this.#readController.byobRequest;
     // A byte stream's request view is always a Uint8Array.
     const view = request?.view as Uint8Array | null | undefined;
     if (!request || !view || view.byteLength === 0) return 0;
-    const n = Math.min(view.byteLength, data.byteLength);
-    view.set(n === data.byteLength ? data : data.subarray(0, n));
+    let n: number;
+    if (data) {
+      n = Math.min(view.byteLength, data.byteLength);
+      view.set(n === data.byteLength ? data : data.subarray(0, n));
+    } else {
+      n = this.#stage.takeInto(view);
+    }
     this.#respond(request, n);
     return n;
   }
@@ -366,25 +374,11 @@ export class Connection implements UtpConnection, ConnectionEvents {
   #serveStaged(): void {
     this.#serving = true;
     try {
-      this.#serveLoop();
+      while (this.#stage.length > 0 && !this.#readDone && !this.#readCanceled) {
+        if (this.#handOver() === 0) return;
+      }
     } finally {
       this.#serving = false;
-    }
-  }
-
-  #serveLoop(): void {
-    while (this.#stage.length > 0 && !this.#readDone && !this.#readCanceled) {
-      if (this.#readWaiting) {
-        this.#readWaiting = false;
-        const chunk = this.#stage.take(DEFAULT_CHUNK_BYTES);
-        this.#delivered += chunk.byteLength;
-        this.#readController.enqueue(chunk);
-        continue;
-      }
-      const request = this.#readController.byobRequest;
-      const view = request?.view as Uint8Array | null | undefined;
-      if (!request || !view || view.byteLength === 0) return;
-      this.#respond(request, this.#stage.takeInto(view));
     }
   }
 

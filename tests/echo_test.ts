@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { connect, listen, type UtpConnection } from "../mod.ts";
 import { decode, encode, hashStream, patternHash, readAll, within, writePattern } from "./_helpers.ts";
-import { stageBlocks } from "../src/byte_stage.ts";
+import { stagedBlocks } from "../src/byte_stage.ts";
 
 function serveEcho(listener: AsyncIterable<UtpConnection>): Promise<void> {
   return (async () => {
@@ -152,7 +152,7 @@ test("a default reader that falls behind gets every byte in chunks of at most 16
   // no read waits: they wait in the connection's stage, and each read takes
   // a fresh chunk from it.
   const SIZE = 4 << 20;
-  const before = stageBlocks().inUse;
+  const before = stagedBlocks();
   await using download = await patternDownload(SIZE);
   const { conn, sending } = download;
   const reader = conn.readable.getReader();
@@ -169,7 +169,7 @@ test("a default reader that falls behind gets every byte in chunks of at most 16
   assert.equal(bytes, SIZE);
   assert.equal(hash.digest("hex"), patternHash(SIZE));
   assert.ok(largest <= 16384, `largest chunk ${largest}`);
-  assert.ok(stageBlocks().inUse <= before, `${stageBlocks().inUse - before} blocks still staged`);
+  assert.ok(stagedBlocks() <= before, `${stagedBlocks() - before} blocks still staged`);
   await within(sending, 10_000, "server done");
 });
 
@@ -226,7 +226,7 @@ test("switching from a default reader to a BYOB reader mid-stream loses no byte"
 });
 
 test("canceling a readable with bytes staged gives the stage's blocks back", async () => {
-  const before = stageBlocks().inUse;
+  const before = stagedBlocks();
   await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
   const sending = (async () => {
     await using server = await listener.accept();
@@ -239,12 +239,12 @@ test("canceling a readable with bytes staged gives the stage's blocks back", asy
   const first = await within(reader.read(new Uint8Array(1000)), 10_000, "first read");
   assert.ok(!first.done);
   // Let bytes arrive with no read waiting, so that some are staged.
-  for (let i = 0; i < 20 && stageBlocks().inUse <= before; i++) {
+  for (let i = 0; i < 20 && stagedBlocks() <= before; i++) {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
-  assert.ok(stageBlocks().inUse > before, "bytes were staged");
+  assert.ok(stagedBlocks() > before, "bytes were staged");
   await reader.cancel();
-  assert.ok(stageBlocks().inUse <= before, `${stageBlocks().inUse - before} blocks still staged`);
+  assert.ok(stagedBlocks() <= before, `${stagedBlocks() - before} blocks still staged`);
   // What arrives after the cancel is discarded, and counted as read: the
   // sender still gets to write everything.
   await within(sending, 10_000, "server done");
