@@ -7,6 +7,12 @@
 // after about two round trips. A relay on loopback drops exactly one chosen
 // packet; each test bounds the recovery at 800 ms, which fails without the
 // patch (≥ 1000 ms) and leaves a wide margin over the ~50–150 ms it takes.
+// Patch 0028 (RACK): when a whole burst at the end of what a side sends is
+// lost, the probe's acknowledgement shows that every packet sent before the
+// probe is lost too, and all are sent again at once. Before, each further
+// probe recovered one packet per timeout check (50 ms), and the 1 s timeout
+// never fired because every probe was acknowledged: 20 lost packets took
+// about a second.
 // Patch 0026 (TIME_WAIT): the side that acknowledges the last FIN stays to
 // acknowledge it again when that ack was lost; before, the repeated FIN met a
 // destroyed socket and the peer got a reset (or, once libutp's reset table was
@@ -34,6 +40,25 @@ type DropChoice = (header: Header, direction: Direction) => boolean;
 function firstOf(direction: Direction, type: number): DropChoice {
   let done = false;
   return (h, d) => !done && d === direction && h.type === type && (done = true);
+}
+
+/** Drops, once armed, the first transmissions of the client's next `n` data packets. */
+class BurstDrop {
+  #left = 0;
+  readonly #seen = new Set<number>();
+
+  arm(n: number): void {
+    this.#left = n;
+  }
+
+  readonly choose: DropChoice = (h, d) => {
+    if (d !== "c2s" || h.type !== ST_DATA) return false;
+    const first = !this.#seen.has(h.seq);
+    this.#seen.add(h.seq);
+    if (!first || this.#left === 0) return false;
+    this.#left--;
+    return true;
+  };
 }
 
 /**
@@ -205,6 +230,44 @@ test("a lost last data packet is sent again by the tail-loss probe, well before 
   assert.deepEqual(r.replied, ANSWER);
   assert.ok(r.retransmits >= 1, `retransmits: ${r.retransmits}`);
   assert.ok(r.requestMs < BOUND_MS, `the request took ${r.requestMs.toFixed(0)} ms`);
+});
+
+test("a lost burst at the end of a flight is sent again at once after one probe", async () => {
+  // 256 KiB first, so the window holds the whole burst; then 20 full packets
+  // (1382 payload bytes each on loopback), whose first transmissions are all
+  // lost, and nothing is sent after them.
+  const warmUp = new Uint8Array(256 * 1024).map((_, i) => i & 0xff);
+  const burst = new Uint8Array(20 * 1382).map((_, i) => (i * 7) & 0xff);
+  const drops = new BurstDrop();
+  await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+  const relay = await OneDropRelay.start(listener.addr.port, drops.choose);
+  try {
+    let warmedUp!: () => void;
+    const warm = new Promise<void>((resolve) => warmedUp = resolve);
+    const served = (async () => {
+      await using conn = await listener.accept({ signal: AbortSignal.timeout(10_000) });
+      const reader = conn.readable.getReader();
+      const first = await readBytes(reader, warmUp.byteLength);
+      warmedUp();
+      const second = await readBytes(reader, burst.byteLength);
+      return { first, second, at: performance.now() };
+    })();
+    await using conn = await connect({ hostname: "127.0.0.1", port: relay.port, connectTimeout: 10_000 });
+    const writer = conn.writable.getWriter();
+    await writer.write(warmUp);
+    await warm;
+    drops.arm(24);
+    const start = performance.now();
+    await writer.write(burst);
+    const got = await served;
+    assert.deepEqual(got.first, warmUp);
+    assert.deepEqual(got.second, burst);
+    assert.ok(relay.dropped >= 16, `dropped: ${relay.dropped}`);
+    const ms = got.at - start;
+    assert.ok(ms < BOUND_MS, `the burst took ${ms.toFixed(0)} ms (${relay.dropped} packets lost)`);
+  } finally {
+    await relay.close();
+  }
 });
 
 test("a lost FIN is sent again by the tail-loss probe", async () => {
