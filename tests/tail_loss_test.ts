@@ -7,16 +7,16 @@
 // after about two round trips. A relay on loopback drops exactly one chosen
 // packet; each test bounds the recovery at 800 ms, which fails without the
 // patch (≥ 1000 ms) and leaves a wide margin over the ~50–150 ms it takes.
+// Patch 0026 (TIME_WAIT): the side that acknowledges the last FIN stays to
+// acknowledge it again when that ack was lost; before, the repeated FIN met a
+// destroyed socket and the peer got a reset (or, once libutp's reset table was
+// full, nothing for half a minute).
 // Patch 0028 (RACK): when a whole burst at the end of what a side sends is
 // lost, the probe's acknowledgement shows that every packet sent before the
 // probe is lost too, and all are sent again at once. Before, each further
 // probe recovered one packet per timeout check (50 ms), and the 1 s timeout
 // never fired because every probe was acknowledged: 20 lost packets took
 // about a second.
-// Patch 0026 (TIME_WAIT): the side that acknowledges the last FIN stays to
-// acknowledge it again when that ack was lost; before, the repeated FIN met a
-// destroyed socket and the peer got a reset (or, once libutp's reset table was
-// full, nothing for half a minute).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createSocket, type Socket } from "node:dgram";
