@@ -17,6 +17,8 @@
 // probe recovered one packet per timeout check (50 ms), and the 1 s timeout
 // never fired because every probe was acknowledged: 20 lost packets took
 // about a second.
+// Patch 0029 (a second probe): when the probe is lost as well, a second one
+// follows; before, the 1 s retransmission timeout had to fire.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createSocket, type Socket } from "node:dgram";
@@ -40,6 +42,19 @@ type DropChoice = (header: Header, direction: Direction) => boolean;
 function firstOf(direction: Direction, type: number): DropChoice {
   let done = false;
   return (h, d) => !done && d === direction && h.type === type && (done = true);
+}
+
+/** Drops the first `n` transmissions of the first packet of `type` sent in `direction`. */
+function firstOfTimes(direction: Direction, type: number, n: number): DropChoice {
+  let seq = -1;
+  let left = n;
+  return (h, d) => {
+    if (left === 0 || d !== direction || h.type !== type) return false;
+    if (seq < 0) seq = h.seq;
+    if (h.seq !== seq) return false;
+    left--;
+    return true;
+  };
 }
 
 /** Drops, once armed, the first transmissions of the client's next `n` data packets. */
@@ -229,6 +244,16 @@ test("a lost last data packet is sent again by the tail-loss probe, well before 
   assert.equal(r.extra, 0);
   assert.deepEqual(r.replied, ANSWER);
   assert.ok(r.retransmits >= 1, `retransmits: ${r.retransmits}`);
+  assert.ok(r.requestMs < BOUND_MS, `the request took ${r.requestMs.toFixed(0)} ms`);
+});
+
+test("a lost last data packet whose first probe is lost too is sent again by a second probe", async () => {
+  const r = await exchangeThrough(firstOfTimes("c2s", ST_DATA, 2), REQUEST, ANSWER);
+  assert.equal(r.dropped, 2);
+  assert.deepEqual(r.received, REQUEST);
+  assert.equal(r.extra, 0);
+  assert.deepEqual(r.replied, ANSWER);
+  assert.ok(r.retransmits >= 2, `retransmits: ${r.retransmits}`);
   assert.ok(r.requestMs < BOUND_MS, `the request took ${r.requestMs.toFixed(0)} ms`);
 });
 
