@@ -670,6 +670,23 @@ UTPS_EXPORT void utps_destroy(utps_ctx *ctx) {
 	g_live_contexts--;
 }
 
+/* Accepting stopped (the listener closed): the half-open handshakes nobody
+ * will take are dropped now instead of holding the endpoint, and its port,
+ * until they expire. A peer that goes on sends to a connection id libutp no
+ * longer knows and is answered with a reset. */
+static void drop_pending(utps_ctx *ctx) {
+	int dropped = 0;
+	for (uint32_t i = 0; i < ctx->nslots; i++) {
+		slot_t *s = &ctx->slots[i];
+		if (!(s->flags & SLOT_PENDING) || (s->flags & SLOT_CLOSED) || !s->sock) continue;
+		s->flags |= SLOT_CLOSED;
+		inbound_done(ctx, s);
+		utp_close(s->sock);
+		dropped = 1;
+	}
+	if (dropped) utp_reap(ctx->utp);
+}
+
 UTPS_EXPORT int utps_set_option(utps_ctx *ctx, int opt, int value) {
 	if (!ctx) return -1;
 	switch (opt) {
@@ -681,6 +698,7 @@ UTPS_EXPORT int utps_set_option(utps_ctx *ctx, int opt, int value) {
 		return utp_context_set_option(ctx->utp, UTP_TARGET_DELAY, value);
 	case UTPS_OPT_ACCEPT:
 		ctx->accepting = value != 0;
+		if (!ctx->accepting) drop_pending(ctx);
 		return 0;
 	case UTPS_OPT_BACKLOG:
 		ctx->backlog = value;

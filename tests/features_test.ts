@@ -76,7 +76,7 @@ test("maxConnections caps a listener's live connections; the next dialer is refu
   const a = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
   const b = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
   const sa = await listener.accept();
-  await listener.accept();
+  const sb = await listener.accept();
   // Refused with a reset, not ignored: a timeout would be ETIMEDOUT.
   await assert.rejects(
     connect({ hostname: "127.0.0.1", port: listener.addr.port, connectTimeout: 5000 }),
@@ -86,8 +86,10 @@ test("maxConnections caps a listener's live connections; the next dialer is refu
   sa.close();
   await within(Promise.all([a.closed, sa.closed]), 5000, "first connection closes");
   const c = await connect({ hostname: "127.0.0.1", port: listener.addr.port, connectTimeout: 5000 });
-  c.close();
-  b.close();
+  const sc = await within(listener.accept(), 5000, "accept c");
+  // Both ends close and see each other's FIN: nothing lingers for the next test.
+  for (const conn of [b, sb, c, sc]) conn.close();
+  await within(Promise.all([b.closed, sb.closed, c.closed, sc.closed]), 5000, "the rest close");
 });
 
 test("stats count bytes and packets; maxPacketSize caps the packet size", async () => {
@@ -202,7 +204,8 @@ test("dual stack: a listener on :: accepts IPv4 clients and reports IPv4 address
   const acc = v4.accept();
   await using c2 = await back.connect({ hostname: "127.0.0.1", port: v4.addr.port });
   assert.equal(c2.remoteAddr.hostname, "127.0.0.1");
-  await within(acc, 5000, "v4 accept from dual-stack dial");
+  await using s2 = await within(acc, 5000, "v4 accept from dual-stack dial");
+  assert.equal(s2.remoteAddr.port, c2.localAddr.port);
   server.close();
 });
 

@@ -4,7 +4,7 @@
 // See native/PATCHES.md for the patches these tests pin down.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type UtpConnection, UtpEndpoint, type UtpListener } from "../mod.ts";
+import { listen, type UtpConnection, UtpEndpoint, type UtpListener } from "../mod.ts";
 import { nativeCounts } from "../src/diagnostics.ts";
 import { decode, encode, within } from "./_helpers.ts";
 import {
@@ -249,5 +249,49 @@ test("the accepting side may write first: the greeting leaves before the client 
     conn.close();
   } finally {
     await t.close();
+  }
+});
+
+test("closing a listener drops its half-open handshakes at once: the peer is reset, the port is free", async () => {
+  const HALF_OPEN = 5;
+  const t = await setup();
+  const { listener, peer, port, endpoint } = t;
+  try {
+    // Five handshakes the peer never confirms (as a SYN flood leaves them).
+    const synAcks = [];
+    for (let i = 0; i < HALF_OPEN; i++) {
+      const connId = 0x7000 + 2 * i;
+      await peer.send(buildPacket({ type: ST_SYN, connId, seq: 900 + i, ack: 0 }), port);
+      synAcks.push(await peer.next((p) => p.type === ST_STATE && p.connId === connId, 2000));
+    }
+    assert.ok(synAcks.every((p) => p !== undefined), "every SYN is answered");
+    assert.equal((await nativeCounts(endpoint)).sockets, HALF_OPEN, "half-open sockets held");
+    listener.close();
+    assert.equal(
+      (await nativeCounts(endpoint)).sockets,
+      0,
+      "half-open sockets left after the listener closed",
+    );
+    // A peer that confirms such a handshake late learns at once that it is gone.
+    const from = peer.received.length;
+    const late = synAcks[0]!;
+    await peer.send(buildPacket({ type: ST_DATA, connId: 0x7001, seq: 901, ack: late.seq - 1 }), port);
+    const reset = await peer.next((p) => p.type === ST_RESET, 2000, from);
+    assert.ok(reset, "the late confirmation is answered with a reset");
+  } finally {
+    await t.close();
+  }
+  // A listener on an endpoint of its own gives its port back at once.
+  const raw = await RawPeer.open();
+  try {
+    const own = await listen({ hostname: "127.0.0.1", port: 0 });
+    const ownPort = own.addr.port;
+    await raw.send(buildPacket({ type: ST_SYN, connId: 0x7100, seq: 1, ack: 0 }), ownPort);
+    assert.ok(await raw.next((p) => p.type === ST_STATE && p.connId === 0x7100, 2000), "SYN answered");
+    own.close();
+    await using again = await UtpEndpoint.bind({ hostname: "127.0.0.1", port: ownPort });
+    assert.equal(again.addr.port, ownPort);
+  } finally {
+    raw.close();
   }
 });

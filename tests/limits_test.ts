@@ -68,6 +68,7 @@ test("maxSockets: incoming SYNs beyond it are refused, outgoing connects fail wi
   const c = await connect({ hostname: "127.0.0.1", port, connectTimeout: 5000 });
   const sc = await within(listener.accept(), 5000, "accept c");
   for (const conn of [b, sb, c, sc]) conn.close();
+  await within(Promise.all([b.closed, sb.closed, c.closed, sc.closed]), 5000, "the rest close");
   listener.close();
 });
 
