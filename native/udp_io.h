@@ -83,6 +83,20 @@ UDP_IO_INTERNAL int udp_io_send_batch(int fd, const uint8_t *bufs, size_t stride
 UDP_IO_INTERNAL int udp_io_recv_batch(int fd, uint8_t *bufs, size_t stride, size_t *lens,
                                       struct sockaddr_storage *addrs, socklen_t *addrlens, int n, uint64_t *syscalls);
 
+#ifdef __linux__
+struct mmsghdr;
+struct iovec;
+/* The one recvmmsg of udp_io_recv_batch and udp_io_recv_batch_gro: fills
+ * msgs[0..n) and iov[0..n) (the caller's arrays) to receive as
+ * udp_io_recv_batch does, each message with control_len bytes of ancillary
+ * space at control + i * control_len when control is not NULL, and reads
+ * lens and addrlens back. Returns how many datagrams it took (0 on none or
+ * on error); msgs then hold their headers, control messages included. */
+UDP_IO_INTERNAL int udp_io_recvmmsg(int fd, struct mmsghdr *msgs, struct iovec *iov, uint8_t *bufs, size_t stride,
+                                    size_t *lens, struct sockaddr_storage *addrs, socklen_t *addrlens,
+                                    char *control, size_t control_len, int n, uint64_t *syscalls);
+#endif
+
 /* Whether the kernel offers UDP segmentation offload (UDP_SEGMENT, Linux 4.18)
  * on fd: 1 yes, 0 no (other platforms, older kernels). */
 UDP_IO_INTERNAL int udp_io_gso_supported(int fd);

@@ -194,11 +194,9 @@ int udp_io_send_batch(int fd, const uint8_t *bufs, size_t stride, const size_t *
 	return sent;
 }
 
-int udp_io_recv_batch(int fd, uint8_t *bufs, size_t stride, size_t *lens, struct sockaddr_storage *addrs,
-                      socklen_t *addrlens, int n, uint64_t *syscalls) {
-	struct mmsghdr msgs[UDP_IO_MMSG_BATCH];
-	struct iovec iov[UDP_IO_MMSG_BATCH];
-	if (n > UDP_IO_MMSG_BATCH) n = UDP_IO_MMSG_BATCH;
+int udp_io_recvmmsg(int fd, struct mmsghdr *msgs, struct iovec *iov, uint8_t *bufs, size_t stride, size_t *lens,
+                    struct sockaddr_storage *addrs, socklen_t *addrlens, char *control, size_t control_len, int n,
+                    uint64_t *syscalls) {
 	if (n <= 0) return 0;
 	memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)n);
 	for (int i = 0; i < n; i++) {
@@ -208,6 +206,10 @@ int udp_io_recv_batch(int fd, uint8_t *bufs, size_t stride, size_t *lens, struct
 		msgs[i].msg_hdr.msg_iovlen = 1;
 		msgs[i].msg_hdr.msg_name = &addrs[i];
 		msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
+		if (control) {
+			msgs[i].msg_hdr.msg_control = control + (size_t)i * control_len;
+			msgs[i].msg_hdr.msg_controllen = control_len;
+		}
 	}
 	int r;
 	do {
@@ -220,6 +222,14 @@ int udp_io_recv_batch(int fd, uint8_t *bufs, size_t stride, size_t *lens, struct
 		addrlens[i] = msgs[i].msg_hdr.msg_namelen;
 	}
 	return r;
+}
+
+int udp_io_recv_batch(int fd, uint8_t *bufs, size_t stride, size_t *lens, struct sockaddr_storage *addrs,
+                      socklen_t *addrlens, int n, uint64_t *syscalls) {
+	struct mmsghdr msgs[UDP_IO_MMSG_BATCH];
+	struct iovec iov[UDP_IO_MMSG_BATCH];
+	if (n > UDP_IO_MMSG_BATCH) n = UDP_IO_MMSG_BATCH;
+	return udp_io_recvmmsg(fd, msgs, iov, bufs, stride, lens, addrs, addrlens, NULL, 0, n, syscalls);
 }
 
 #else /* POSIX without sendmmsg/recvmmsg */

@@ -151,28 +151,10 @@ int udp_io_recv_batch_gro(int fd, uint8_t *bufs, size_t stride, size_t *lens, si
 		struct cmsghdr align;
 	} ctl[UDP_IO_GRO_BATCH];
 	if (n > UDP_IO_GRO_BATCH) n = UDP_IO_GRO_BATCH;
-	if (n <= 0) return 0;
-	memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)n);
-	for (int i = 0; i < n; i++) {
-		iov[i].iov_base = bufs + (size_t)i * stride;
-		iov[i].iov_len = stride;
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-		msgs[i].msg_hdr.msg_name = &addrs[i];
-		msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
-		msgs[i].msg_hdr.msg_control = ctl[i].buf;
-		msgs[i].msg_hdr.msg_controllen = sizeof ctl[i].buf;
-	}
-	int r;
-	do {
-		r = recvmmsg(fd, msgs, (unsigned)n, MSG_DONTWAIT, NULL);
-		(*syscalls)++;
-	} while (r < 0 && errno == EINTR);
-	if (r <= 0) return 0;
+	int r = udp_io_recvmmsg(fd, msgs, iov, bufs, stride, lens, addrs, addrlens, ctl[0].buf, sizeof ctl[0], n,
+	                        syscalls);
 	for (int i = 0; i < r; i++) {
 		struct msghdr *h = &msgs[i].msg_hdr;
-		lens[i] = (h->msg_flags & MSG_TRUNC) ? UDP_IO_TRUNCATED : (size_t)msgs[i].msg_len;
-		addrlens[i] = h->msg_namelen;
 		segs[i] = 0;
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
 			if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO) continue;
