@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type NativeType, type SymbolName, symbols } from "./symbols.ts";
+import { type NativeType, type SymbolName, translateSymbols } from "./symbols.ts";
 import type { CallbackHandle, NativeApi, NativeFunctions, WakeCallback } from "./native.ts";
 import { loadError, resolveLibraryPath } from "./library_path.ts";
 
@@ -46,21 +46,7 @@ export interface BunFfi {
 
 /** Translates the shared symbol table to `bun:ffi` notation. */
 export function toBunSymbols(): Record<SymbolName, BunSymbol> {
-  const out = {} as Record<SymbolName, BunSymbol>;
-  for (const name of Object.keys(symbols) as SymbolName[]) {
-    const def = symbols[name];
-    out[name] = {
-      args: (def.parameters as readonly NativeType[]).map((t) => translate(name, t)),
-      returns: translate(name, def.result),
-    };
-  }
-  return out;
-}
-
-function translate(name: string, type: NativeType): BunType {
-  const mapped = TYPE_MAP[type];
-  if (mapped === undefined) throw new TypeError(`Cannot translate FFI type "${type}" of ${name} to bun:ffi`);
-  return mapped;
+  return translateSymbols(TYPE_MAP, (args, returns) => ({ args, returns }));
 }
 
 /** Loads `bun:ffi` without a static import (so Deno never resolves it). */

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { type NativeType, type SymbolName, symbols } from "./symbols.ts";
+import { type NativeType, type SymbolName, translateSymbols } from "./symbols.ts";
 import type { NativeApi, NativeFunctions } from "./native.ts";
 import { loadError, resolveLibraryPath } from "./library_path.ts";
 
@@ -54,21 +54,7 @@ export interface NodeFfi {
  * ```
  */
 export function toNodeSymbols(): Record<SymbolName, NodeSymbol> {
-  const out = {} as Record<SymbolName, NodeSymbol>;
-  for (const name of Object.keys(symbols) as SymbolName[]) {
-    const def = symbols[name];
-    out[name] = {
-      arguments: (def.parameters as readonly NativeType[]).map((t) => translate(name, t)),
-      return: translate(name, def.result),
-    };
-  }
-  return out;
-}
-
-function translate(name: string, type: NativeType): NodeType {
-  const mapped = TYPE_MAP[type];
-  if (mapped === undefined) throw new TypeError(`Cannot translate FFI type "${type}" of ${name} to node:ffi`);
-  return mapped;
+  return translateSymbols(TYPE_MAP, (args, result) => ({ arguments: args, return: result }));
 }
 
 /**

@@ -65,3 +65,31 @@ export const symbols = {
 
 /** Names of the native functions. */
 export type SymbolName = keyof typeof symbols;
+
+/**
+ * Translates the table into another FFI's notation (Bun's, Node's): every
+ * type through `types`, every symbol through `shape`.
+ *
+ * @param types The other notation's name for each type.
+ * @param shape Builds one symbol from its translated parameter and result types.
+ * @returns The table, keyed by C name, in the other notation.
+ *
+ * @example
+ * ```ts
+ * import { translateSymbols } from "./symbols.ts";
+ * const types = { pointer: "ptr", buffer: "ptr", function: "fn", i32: "i32", u32: "u32", void: "void" } as const;
+ * const table = translateSymbols(types, (args, returns) => ({ args, returns }));
+ * console.log(table.utps_create); // { args: [], returns: "ptr" }
+ * ```
+ */
+export function translateSymbols<T, S>(
+  types: Readonly<Record<NativeType, T>>,
+  shape: (parameters: T[], result: T) => S,
+): Record<SymbolName, S> {
+  const out = {} as Record<SymbolName, S>;
+  for (const name of Object.keys(symbols) as SymbolName[]) {
+    const def: NativeSymbol = symbols[name];
+    out[name] = shape(def.parameters.map((type) => types[type]), types[def.result]);
+  }
+  return out;
+}
