@@ -6,38 +6,18 @@
 // the reason, when a runtime is not installed.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { connect, listen } from "../mod.ts";
 import { hashStream, patternHash, within, writePattern } from "./_helpers.ts";
+import { Child, missingRuntime, parseGot, type RuntimeName } from "./_child.ts";
 
 const SIZE = 64 << 20;
 const TIMEOUT_MS = 60000;
-
-type RuntimeName = "deno" | "bun" | "node";
 
 const here = globalThis as { Bun?: unknown; Deno?: unknown };
 const self: RuntimeName = here.Bun !== undefined ? "bun" : here.Deno !== undefined ? "deno" : "node";
 const others: RuntimeName[] = self === "node" ? ["deno", "bun"] : ["node"];
 const modUrl = new URL("../mod.ts", import.meta.url).href;
 const helpersUrl = new URL("./_helpers.ts", import.meta.url).href;
-
-function binary(runtime: RuntimeName): string {
-  return fileURLToPath(new URL(`../.tools/node_modules/.bin/${runtime}`, import.meta.url));
-}
-
-/** The child's command line for a module source. */
-function childArgs(runtime: RuntimeName, source: string): string[] {
-  switch (runtime) {
-    case "deno":
-      return ["eval", "--unstable-net", source];
-    case "bun":
-      return ["-e", source];
-    case "node":
-      return ["--disable-warning=ExperimentalWarning", "--input-type=module", "-e", source];
-  }
-}
 
 /**
  * Source of the child. "receive": listens, prints its port, receives SIZE
@@ -67,69 +47,12 @@ process.exit(0);
 `;
 }
 
-/** A child process of another runtime and the lines it prints. */
-class Child {
-  readonly process: ChildProcess;
-  #lines: string[] = [];
-  #waiters: (() => void)[] = [];
-  #stderr = "";
-  #exited = false;
-
-  readonly runtime: RuntimeName;
-
-  constructor(runtime: RuntimeName, source: string) {
-    this.runtime = runtime;
-    this.process = spawn(binary(runtime), childArgs(runtime, source), { stdio: ["ignore", "pipe", "pipe"] });
-    let partial = "";
-    this.process.stdout!.setEncoding("utf8");
-    this.process.stdout!.on("data", (text: string) => {
-      partial += text;
-      const parts = partial.split("\n");
-      partial = parts.pop()!;
-      this.#lines.push(...parts.map((l) => l.trim()).filter((l) => l.length > 0));
-      this.#wake();
-    });
-    this.process.stderr!.setEncoding("utf8");
-    this.process.stderr!.on("data", (text: string) => {
-      if (this.#stderr.length < 8192) this.#stderr += text;
-    });
-    this.process.on("exit", () => {
-      this.#exited = true;
-      this.#wake();
-    });
-  }
-
-  #wake(): void {
-    for (const w of this.#waiters.splice(0)) w();
-  }
-
-  /** Resolves with the rest of the first printed line starting with `prefix`. */
-  async line(prefix: string): Promise<string> {
-    for (;;) {
-      const found = this.#lines.find((l) => l.startsWith(prefix));
-      if (found !== undefined) return found.slice(prefix.length);
-      if (this.#exited) throw new Error(`${this.runtime} child exited without "${prefix}": ${this.#stderr}`);
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    }
-  }
-
-  kill(): void {
-    if (!this.#exited) this.process.kill("SIGKILL");
-  }
-}
-
-function missing(runtime: RuntimeName): string | undefined {
-  const path = binary(runtime);
-  if (!existsSync(path)) return `${runtime} is not installed at ${path} (bash scripts/install_tools.sh)`;
-  return undefined;
-}
-
 for (const other of others) {
   test(
     `interop: ${self} dials a ${other} listener and sends 64 MiB (SHA-256)`,
     { timeout: 90000 },
     async (t) => {
-      const why = missing(other);
+      const why = missingRuntime(other);
       if (why) {
         console.log(`interop_node_test: skipping: ${why}`);
         return t.skip(why);
@@ -140,9 +63,9 @@ for (const other of others) {
         const conn = await connect({ hostname: "127.0.0.1", port, signal: AbortSignal.timeout(10000) });
         try {
           await within(writePattern(conn.writable, SIZE), TIMEOUT_MS, `${self} write`);
-          const [bytes, sha256] = (await within(child.line("GOT "), TIMEOUT_MS, `${other} read`)).split(" ");
-          assert.equal(Number(bytes), SIZE);
-          assert.equal(sha256, patternHash(SIZE));
+          const got = parseGot(await within(child.line("GOT "), TIMEOUT_MS, `${other} read`));
+          assert.equal(got.bytes, SIZE);
+          assert.equal(got.sha256, patternHash(SIZE));
         } finally {
           conn.close();
           await within(conn.closed.catch(() => {}), 10000, "close");
@@ -156,7 +79,7 @@ for (const other of others) {
   test(`interop: a ${other} client dials a ${self} listener and sends 64 MiB (SHA-256)`, {
     timeout: 90000,
   }, async (t) => {
-    const why = missing(other);
+    const why = missingRuntime(other);
     if (why) {
       console.log(`interop_node_test: skipping: ${why}`);
       return t.skip(why);

@@ -4,11 +4,9 @@
 // Skips when the other runtime is not installed in .tools/.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { connect, listen } from "../mod.ts";
 import { patternHash, within, writePattern } from "./_helpers.ts";
+import { Child, missingRuntime, parseGot } from "./_child.ts";
 
 const SIZE = 64 << 20;
 const TIMEOUT_MS = 60000;
@@ -19,7 +17,6 @@ const self = here.Bun !== undefined ? "bun" : "deno";
 const underNode = here.Bun === undefined && here.Deno === undefined;
 const NODE_SKIP = "Node: Node↔Deno and Node↔Bun are in interop_node_test.ts";
 const other = self === "bun" ? "deno" : "bun";
-const otherBinary = fileURLToPath(new URL(`../.tools/node_modules/.bin/${other}`, import.meta.url));
 const modUrl = new URL("../mod.ts", import.meta.url).href;
 const helpersUrl = new URL("./_helpers.ts", import.meta.url).href;
 
@@ -46,70 +43,14 @@ process.exit(0);
 `;
 }
 
-/** A child process of the other runtime and the lines it prints. */
-class Child {
-  readonly process: ChildProcess;
-  #lines: string[] = [];
-  #waiters: (() => void)[] = [];
-  #stderr = "";
-  #exited = false;
-
-  constructor(source: string) {
-    const args = other === "deno" ? ["eval", "--unstable-net", source] : ["-e", source];
-    this.process = spawn(otherBinary, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let partial = "";
-    this.process.stdout!.setEncoding("utf8");
-    this.process.stdout!.on("data", (text: string) => {
-      partial += text;
-      const parts = partial.split("\n");
-      partial = parts.pop()!;
-      this.#lines.push(...parts.map((l) => l.trim()).filter((l) => l.length > 0));
-      this.#wake();
-    });
-    this.process.stderr!.setEncoding("utf8");
-    this.process.stderr!.on("data", (text: string) => {
-      if (this.#stderr.length < 8192) this.#stderr += text;
-    });
-    this.process.on("exit", () => {
-      this.#exited = true;
-      this.#wake();
-    });
-  }
-
-  #wake(): void {
-    for (const w of this.#waiters.splice(0)) w();
-  }
-
-  /** Resolves with the first printed line starting with `prefix`. */
-  async line(prefix: string): Promise<string> {
-    for (;;) {
-      const found = this.#lines.find((l) => l.startsWith(prefix));
-      if (found !== undefined) return found.slice(prefix.length);
-      if (this.#exited) throw new Error(`${other} child exited without "${prefix}": ${this.#stderr}`);
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    }
-  }
-
-  kill(): void {
-    if (!this.#exited) this.process.kill("SIGKILL");
-  }
-}
-
-function parseGot(line: string): { bytes: number; sha256: string } {
-  const [bytes, sha256] = line.split(" ");
-  return { bytes: Number(bytes), sha256: sha256! };
-}
-
 test(
   `interop: ${self} dials a ${other} listener and sends 64 MiB (SHA-256)`,
   { timeout: 90000 },
   async (t) => {
     if (underNode) return t.skip(NODE_SKIP);
-    if (!existsSync(otherBinary)) {
-      t.skip(`${other} is not installed at ${otherBinary}`);
-      return;
-    }
-    const child = new Child(childSource("listen"));
+    const why = missingRuntime(other);
+    if (why) return t.skip(why);
+    const child = new Child(other, childSource("listen"));
     try {
       const port = Number(await within(child.line("PORT "), 30000, `${other} listener port`));
       const conn = await connect({ hostname: "127.0.0.1", port, signal: AbortSignal.timeout(10000) });
@@ -133,14 +74,12 @@ test(
   { timeout: 90000 },
   async (t) => {
     if (underNode) return t.skip(NODE_SKIP);
-    if (!existsSync(otherBinary)) {
-      t.skip(`${other} is not installed at ${otherBinary}`);
-      return;
-    }
+    const why = missingRuntime(other);
+    if (why) return t.skip(why);
     const listener = await listen({ hostname: "127.0.0.1", port: 0 });
     let child: Child | undefined;
     try {
-      child = new Child(childSource("dial", listener.addr.port));
+      child = new Child(other, childSource("dial", listener.addr.port));
       const conn = await within(listener.accept(), 30000, `accept from ${other}`);
       try {
         await within(writePattern(conn.writable, SIZE), TIMEOUT_MS, `${self} write`);
