@@ -75,11 +75,16 @@ export async function connect(options: UtpConnectOptions): Promise<UtpConnection
     port: 0,
     ...tuning,
   });
-  // The endpoint is the connection's own: only the connection keeps the process alive.
+  // The endpoint is the connection's own: once it is connected, only the
+  // connection keeps the process alive. The endpoint lets go only after the
+  // connection holds it: an endpoint that nothing holds for a moment counts as
+  // unreferenced, and Deno's socket, which cannot be unreferenced, would be
+  // given up for the 2 ms poll for good.
   const driver = driverOf(endpoint);
-  driver.release(endpoint);
   try {
-    return await dial(driver, { ...target, hostname: remote.text }, true);
+    const conn = await dial(driver, { ...target, hostname: remote.text }, true);
+    driver.release(endpoint);
+    return conn;
   } catch (error) {
     driver.close();
     throw error;
@@ -110,13 +115,14 @@ export async function listen(options?: UtpListenOptions): Promise<UtpListener> {
   const tuning = checkTuning(opts, what);
   signal?.throwIfAborted();
   const endpoint = await UtpEndpoint.bind({ hostname, port, ...tuning });
-  // The endpoint is the listener's own: the listener and its connections keep the process alive.
+  // The endpoint is the listener's own: the listener and its connections keep
+  // the process alive. The endpoint lets go once the listener holds it (see connect).
   const driver = driverOf(endpoint);
-  driver.release(endpoint);
   const listener = new Listener(driver, admission, () => {
     if (driver.connectionCount === 0) driver.closeWhenQuiet();
     else driver.onIdle = () => driver.closeWhenQuiet();
   });
+  driver.release(endpoint);
   closeOnAbort(signal, listener);
   return listener;
 }

@@ -5,8 +5,23 @@
  * @module
  */
 import { getRuntime } from "./runtime.ts";
-import { driverOf, type UtpEndpoint } from "./endpoint.ts";
+import { driverOf, UtpEndpoint } from "./endpoint.ts";
+import { type Driver, driverHeldBy } from "./driver.ts";
+import type { UtpListener } from "./listener.ts";
+import type { UtpConnection } from "./connection.ts";
 import { CounterOffset } from "./ffi/native.ts";
+
+/** What the diagnostics can look at: an endpoint, or the endpoint under a listener or a connection. */
+export type DiagnosticsTarget = UtpEndpoint | UtpListener | UtpConnection;
+
+function driverFor(target: DiagnosticsTarget, what: string): Driver {
+  if (target instanceof UtpEndpoint) return driverOf(target);
+  const driver = typeof target === "object" && target !== null ? driverHeldBy(target) : undefined;
+  if (driver === undefined) {
+    throw new TypeError(`Cannot ${what}: expected a UtpEndpoint, a UtpListener or a UtpConnection`);
+  }
+  return driver;
+}
 
 /** Native resources alive in this process. */
 export interface NativeCounts {
@@ -18,7 +33,9 @@ export interface NativeCounts {
 
 /**
  * Counts the native resources alive in this process, or of one endpoint
- * (then `contexts` is 1 while the endpoint is open).
+ * (then `contexts` is 1 while the endpoint is open). A listener or a
+ * connection stands for the endpoint it runs on (`listen()` and `connect()`
+ * make one of their own).
  *
  * @param endpoint Count only this endpoint's sockets.
  * @returns Live sockets and contexts.
@@ -29,9 +46,9 @@ export interface NativeCounts {
  * console.log(await nativeCounts());
  * ```
  */
-export async function nativeCounts(endpoint?: UtpEndpoint): Promise<NativeCounts> {
+export async function nativeCounts(endpoint?: DiagnosticsTarget): Promise<NativeCounts> {
   if (endpoint !== undefined) {
-    const driver = driverOf(endpoint);
+    const driver = driverFor(endpoint, "count native resources");
     return { sockets: driver.liveSockets(), contexts: driver.closed ? 0 : 1 };
   }
   const { native } = await getRuntime();
@@ -64,9 +81,10 @@ export interface EndpointCounters {
 
 /**
  * Reads an endpoint's I/O counters, or `undefined` once it is closed or when
- * it uses runtime I/O (whose datagrams the native library never sees).
+ * it uses runtime I/O (whose datagrams the native library never sees). A
+ * listener or a connection stands for the endpoint it runs on.
  *
- * @param endpoint The endpoint to look at.
+ * @param endpoint The endpoint (or listener, or connection) to look at.
  * @returns Its counters.
  *
  * @example See whether sends were segmented
@@ -77,8 +95,8 @@ export interface EndpointCounters {
  * console.log(endpointCounters(endpoint)?.segmentedDatagrams);
  * ```
  */
-export function endpointCounters(endpoint: UtpEndpoint): EndpointCounters | undefined {
-  const driver = driverOf(endpoint);
+export function endpointCounters(endpoint: DiagnosticsTarget): EndpointCounters | undefined {
+  const driver = driverFor(endpoint, "read endpoint counters");
   if (driver.udpIo === "runtime") return undefined;
   let out: EndpointCounters | undefined;
   driver.counters((view) => {

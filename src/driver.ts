@@ -80,6 +80,14 @@ const POLL_MS = 2;
  * `closeWhenQuiet`), at most this many at once per process: each holds a UDP
  * socket and 140–220 KiB.
  */
+/** The driver each holder (endpoint, listener, connection) was registered with. */
+const driverOfHolder = new WeakMap<object, Driver>();
+
+/** The driver that `holder` (an endpoint, a listener or a connection) runs on. */
+export function driverHeldBy(holder: object): Driver | undefined {
+  return driverOfHolder.get(holder);
+}
+
 const MAX_QUIET_CLOSES = 64;
 let quietCloses = 0;
 const MAX_DRAIN = 1024;
@@ -145,6 +153,7 @@ export class Driver {
   #detached = false;
   /** Closes once no native socket is left (see `closeWhenQuiet`). */
   #closingQuietly = false;
+  #released: Promise<void> = Promise.resolve();
   #closed = false;
   #addressCache = new Map<string, IpAddress>();
   #onIdle: (() => void) | undefined;
@@ -244,6 +253,11 @@ export class Driver {
     return new Driver(runtime, socket, ctx!, options);
   }
 
+  /** After `close()`: settles once the runtime has let go of the port (at once before). */
+  get released(): Promise<void> {
+    return this.#released;
+  }
+
   get closed(): boolean {
     return this.#closed;
   }
@@ -290,6 +304,7 @@ export class Driver {
    * keeps the process alive while any holder wants it to.
    */
   hold(holder: object, ref = true): void {
+    driverOfHolder.set(holder, this);
     this.#holders.set(holder, ref);
     this.#updateRef();
   }
@@ -590,7 +605,7 @@ export class Driver {
     this.#holders.clear();
     this.#router.close();
     this.native.utps_destroy(this.ctx);
-    this.socket.close();
+    this.#released = this.socket.close();
     for (const r of records) {
       r.events.onEndpointClosed();
       r.writer?.();

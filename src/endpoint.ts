@@ -476,7 +476,9 @@ export class UtpEndpoint implements AsyncDisposable {
   }
 
   /**
-   * Closes the listener and every connection, then the socket.
+   * Closes the listener and every connection, then the socket. The promise
+   * settles once the runtime has let go of the port, so it can be bound again
+   * (Deno frees it a moment after the close).
    *
    * @example Close explicitly
    * ```ts
@@ -489,7 +491,7 @@ export class UtpEndpoint implements AsyncDisposable {
     this.#listener?.close();
     this.#driver.release(this);
     this.#driver.close();
-    return Promise.resolve();
+    return this.#driver.released;
   }
 
   /** Same as {@linkcode UtpEndpoint.close}. */

@@ -60,7 +60,11 @@ export interface UtpListener extends AsyncIterable<UtpConnection>, AsyncDisposab
   readonly addr: UtpAddr;
   /** Waits for the next connection. Rejects with a `UtpError` (`ECONNABORTED`) once the listener is closed. */
   accept(options?: UtpAcceptOptions): Promise<UtpConnection>;
-  /** Stops accepting. Pending `accept()` calls reject; accepted connections stay open. */
+  /**
+   * Stops accepting. Pending `accept()` calls reject; accepted connections stay open.
+   * `await using` (or `await listener[Symbol.asyncDispose]()`) also waits, when the
+   * listener came from `listen()` and its endpoint closed with it, until the port is free.
+   */
   close(): void;
   /** Yields connections until the listener closes. */
   [Symbol.asyncIterator](): AsyncIterableIterator<UtpConnection>;
@@ -235,6 +239,7 @@ export class Listener implements UtpListener, AcceptSink {
 
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
-    return Promise.resolve();
+    // An endpoint of the listener's own that closed with it: settle once its port is free.
+    return this.#driver.closed ? this.#driver.released : Promise.resolve();
   }
 }

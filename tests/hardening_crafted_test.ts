@@ -288,7 +288,8 @@ test("closing a listener drops its half-open handshakes at once: the peer is res
     const ownPort = own.addr.port;
     await raw.send(buildPacket({ type: ST_SYN, connId: 0x7100, seq: 1, ack: 0 }), ownPort);
     assert.ok(await raw.next((p) => p.type === ST_STATE && p.connId === 0x7100, 2000), "SYN answered");
-    own.close();
+    // Disposing settles once the port is free (Deno lets go of it a moment after the close).
+    await own[Symbol.asyncDispose]();
     await using again = await UtpEndpoint.bind({ hostname: "127.0.0.1", port: ownPort });
     assert.equal(again.addr.port, ownPort);
   } finally {

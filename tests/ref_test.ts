@@ -5,7 +5,9 @@
 // under a connection that was still referenced.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { runChild } from "./_helpers.ts";
+import { connect, listen } from "../mod.ts";
+import { endpointCounters } from "../src/diagnostics.ts";
+import { decode, encode, runChild, within } from "./_helpers.ts";
 
 test("unref() on one connection leaves its endpoint referenced by the others", async () => {
   const mod = new URL("../mod.ts", import.meta.url).href;
@@ -32,4 +34,41 @@ test("unref() on one connection leaves its endpoint referenced by the others", a
   `);
   assert.equal(code, 0);
   assert.match(out, /alive/, "the process exited while a referenced connection was open");
+});
+
+// listen() and connect() make endpoints of their own and let go of them once
+// the listener or connection holds them. They used to let go first: for that
+// moment nothing held the endpoint, so it counted as unreferenced, and Deno's
+// socket (which cannot be unreferenced) was given up for a 2 ms poll for good.
+// Idle, such an endpoint made ~500 system calls a second, and each datagram
+// waited for the next poll: a round trip took ~2.1 ms instead of ~0.08 ms.
+test("endpoints made by listen() and connect() wait for datagrams instead of polling", async (t) => {
+  await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  await using conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  await using server = await within(accepted, 5000, "accept");
+  const serverWriter = server.writable.getWriter();
+  const reader = conn.readable.getReader();
+  await conn.writable.getWriter().write(encode("ping"));
+  const request = await server.readable.getReader().read();
+  assert.equal(decode(request.value!), "ping");
+  await serverWriter.write(encode("pong"));
+  assert.equal(decode((await reader.read()).value!), "pong");
+  const counters = () => [endpointCounters(listener), endpointCounters(conn)];
+  const [listening, dialing] = counters();
+  if (listening === undefined || dialing === undefined) {
+    return t.skip("runtime UDP I/O here: the native layer sees no system calls");
+  }
+  // A window of idleness (not a synchronisation): with nothing sent, a waiting
+  // endpoint makes no system calls, a polling one about 150 in this time.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const [listeningAfter, dialingAfter] = counters();
+  const calls = {
+    listener: listeningAfter!.systemCalls - listening.systemCalls,
+    connection: dialingAfter!.systemCalls - dialing.systemCalls,
+  };
+  assert.ok(
+    calls.listener <= 10 && calls.connection <= 10,
+    `system calls while idle: ${JSON.stringify(calls)}`,
+  );
 });

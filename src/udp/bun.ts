@@ -150,8 +150,8 @@ class BunDatagramSocket implements DatagramSocket {
     return true;
   }
 
-  close(): void {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#closed = true;
     this.#handler = undefined;
     this.#onBatchEnd = undefined;
@@ -161,6 +161,7 @@ class BunDatagramSocket implements DatagramSocket {
     } catch {
       // already closed
     }
+    return Promise.resolve();
   }
 }
 

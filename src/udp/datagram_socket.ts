@@ -41,8 +41,12 @@ export interface DatagramSocket {
    * supported.
    */
   detach?(): boolean;
-  /** Closes the socket; no handler call happens afterwards. */
-  close(): void;
+  /**
+   * Closes the socket; no handler call happens afterwards. Resolves once the
+   * runtime has let go of the port (Deno does when its pending receive has
+   * settled, a moment after the close); a repeated call gets the same promise.
+   */
+  close(): Promise<void>;
 }
 
 /** Binds a UDP socket. */

@@ -16,6 +16,8 @@ class DenoDatagramSocket implements DatagramSocket {
   #closed = false;
   #buffer = new Uint8Array(RECEIVE_BUFFER_SIZE);
   #pending: Promise<[Uint8Array, Deno.Addr]> | undefined;
+  // Settles when the receive loop has ended: only then has Deno let go of the port.
+  #receiving: Promise<void> = Promise.resolve();
 
   constructor(conn: Deno.DatagramConn) {
     this.#conn = conn;
@@ -47,7 +49,7 @@ class DenoDatagramSocket implements DatagramSocket {
         handler(result[0], addr.hostname, addr.port);
       }
     };
-    loop();
+    this.#receiving = loop();
   }
 
   async send(data: Uint8Array, hostname: string, port: number): Promise<void> {
@@ -73,14 +75,15 @@ class DenoDatagramSocket implements DatagramSocket {
     // unreferenced and closes the socket when it is done.
   }
 
-  close(): void {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    if (this.#closed) return this.#receiving;
     this.#closed = true;
     try {
       this.#conn.close();
     } catch {
       // already closed
     }
+    return this.#receiving;
   }
 }
 

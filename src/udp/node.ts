@@ -64,16 +64,22 @@ class NodeDatagramSocket implements DatagramSocket {
     else this.#socket.unref();
   }
 
-  close(): void {
-    if (this.#closed) return;
+  #released: Promise<void> = Promise.resolve();
+
+  close(): Promise<void> {
+    if (this.#closed) return this.#released;
     this.#closed = true;
     this.#handler = undefined;
     this.#socket.off("message", this.#onMessage);
-    try {
-      this.#socket.close();
-    } catch {
-      // already closed
-    }
+    // Node lets go of the port when the close callback runs.
+    this.#released = new Promise((resolve) => {
+      try {
+        this.#socket.close(() => resolve());
+      } catch {
+        resolve(); // already closed
+      }
+    });
+    return this.#released;
   }
 }
 
