@@ -5,7 +5,7 @@
  * @module
  */
 import { getRuntime } from "./runtime.ts";
-import { driverOf, UtpEndpoint } from "./endpoint.ts";
+import type { UtpEndpoint } from "./endpoint.ts";
 import { type Driver, driverHeldBy } from "./driver.ts";
 import type { UtpListener } from "./listener.ts";
 import type { UtpConnection } from "./connection.ts";
@@ -14,8 +14,8 @@ import { CounterOffset } from "./ffi/native.ts";
 /** What the diagnostics can look at: an endpoint, or the endpoint under a listener or a connection. */
 export type DiagnosticsTarget = UtpEndpoint | UtpListener | UtpConnection;
 
+// Endpoints, listeners and connections all hold their driver (Driver.hold).
 function driverFor(target: DiagnosticsTarget, what: string): Driver {
-  if (target instanceof UtpEndpoint) return driverOf(target);
   const driver = typeof target === "object" && target !== null ? driverHeldBy(target) : undefined;
   if (driver === undefined) {
     throw new TypeError(`Cannot ${what}: expected a UtpEndpoint, a UtpListener or a UtpConnection`);

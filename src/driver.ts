@@ -75,11 +75,6 @@ let sharedEventsInUse = false;
 const TICK_MS = 50;
 /** Poll interval of an unreferenced endpoint whose runtime socket was detached. */
 const POLL_MS = 2;
-/**
- * Endpoints that close once their sockets in TIME_WAIT are gone (see
- * `closeWhenQuiet`), at most this many at once per process: each holds a UDP
- * socket and 140–220 KiB.
- */
 /** The driver each holder (endpoint, listener, connection) was registered with. */
 const driverOfHolder = new WeakMap<object, Driver>();
 
@@ -88,6 +83,11 @@ export function driverHeldBy(holder: object): Driver | undefined {
   return driverOfHolder.get(holder);
 }
 
+/**
+ * Endpoints that close once their sockets in TIME_WAIT are gone (see
+ * `closeWhenQuiet`), at most this many at once per process: each holds a UDP
+ * socket and 140–220 KiB.
+ */
 const MAX_QUIET_CLOSES = 64;
 let quietCloses = 0;
 const MAX_DRAIN = 1024;
