@@ -949,9 +949,8 @@ static void nagle_mark(utps_ctx *ctx, uint32_t index) {
 	ctx->nagle[ctx->nnagle++] = slot_id(ctx, index);
 }
 
-UTPS_EXPORT void utps_end_batch(utps_ctx *ctx) {
-	if (!ctx) return;
-	utp_issue_deferred_acks(ctx->utp);
+static void end_batch(utps_ctx *ctx, int hold_acks) {
+	if (!hold_acks) utp_issue_deferred_acks(ctx->utp);
 	if (ctx->live > 0) utp_reap(ctx->utp);
 	/* Send the short final packet of every write since the last batch instead
 	 * of holding it until the next 500 ms timeout check. */
@@ -964,6 +963,14 @@ UTPS_EXPORT void utps_end_batch(utps_ctx *ctx) {
 		utp_flush(s->sock);
 	}
 	tx_flush(ctx);
+}
+
+UTPS_EXPORT void utps_end_batch(utps_ctx *ctx) {
+	if (ctx) end_batch(ctx, 0);
+}
+
+UTPS_EXPORT void utps_end_batch_holding_acks(utps_ctx *ctx) {
+	if (ctx) end_batch(ctx, 1);
 }
 
 UTPS_EXPORT void utps_tick(utps_ctx *ctx) {

@@ -157,7 +157,13 @@ UTPS_EXPORT int utps_input(utps_ctx *ctx, const uint8_t *buf, int len, int famil
  * returns how many (-1 without a socket). It stops early once
  * UTPS_DRAIN_EVENT_BUDGET bytes of events wait: take them and call again. */
 UTPS_EXPORT int utps_drain(utps_ctx *ctx, int max_datagrams);
+/* After a batch of input: sends the deferred ACKs, reaps destroyed sockets,
+ * sends the short last packet of every write. */
 UTPS_EXPORT void utps_end_batch(utps_ctx *ctx);
+/* utps_end_batch, but the deferred ACKs wait for the next utps_end_batch (or
+ * tick), so that a reply written meanwhile carries them. Only for a caller
+ * that has that call queued. */
+UTPS_EXPORT void utps_end_batch_holding_acks(utps_ctx *ctx);
 UTPS_EXPORT void utps_tick(utps_ctx *ctx);
 /* Busy polling (native I/O only): utps_drain until at least one datagram
  * arrived or max_us microseconds passed, yielding the CPU between attempts.

@@ -169,6 +169,8 @@ export class Driver {
   /** The native receive thread (`udpIo: "bulk"`). */
   #wake: WakeThread | undefined;
   #busyPollQueued = false;
+  /** The last batch end left its ACKs to the queued busy poll. */
+  #acksHeld = false;
 
   private constructor(runtime: Runtime, socket: DatagramSocket, ctx: ContextHandle, options: DriverOptions) {
     this.native = runtime.native;
@@ -639,9 +641,10 @@ export class Driver {
   #onBatchEnd = (): void => {
     if (this.#closed) return;
     this.#batchInputs = 0;
-    this.native.utps_end_batch(this.ctx);
+    this.#acksHeld = this.#queueBusyPoll();
+    if (this.#acksHeld) this.native.utps_end_batch_holding_acks(this.ctx);
+    else this.native.utps_end_batch(this.ctx);
     this.#afterCall();
-    this.#queueBusyPoll();
   };
 
   #tick = (): void => {
@@ -722,16 +725,30 @@ export class Driver {
    * UtpEndpointOptions.busyPoll). Referenced endpoints only. An immediate
    * runs after the runtime's current batch of datagrams (Bun delivers a whole
    * batch first), so the spin never reads past datagrams the runtime holds.
+   * Returns whether a poll is queued: then the batch end may hold the
+   * deferred ACKs for it (utps_end_batch_holding_acks), and a reply the
+   * application writes before it runs carries them.
    */
-  #queueBusyPoll(): void {
-    if (this.busyPoll === 0 || this.#busyPollQueued || this.#closed || !this.#ref) return;
+  #queueBusyPoll(): boolean {
+    if (this.busyPoll === 0 || this.#closed || !this.#ref) return false;
+    if (this.#busyPollQueued) return true;
     this.#busyPollQueued = true;
     setImmediate(this.#busyPollOnce);
+    return true;
   }
 
   #busyPollOnce = (): void => {
     this.#busyPollQueued = false;
     if (this.#closed) return;
+    // The ACKs the last batch end held for this poll, where no reply carried
+    // them. Not while the runtime is delivering a batch (Bun ends it in an
+    // immediate queued after this one): that batch's ACKs wait for its end.
+    if (this.#acksHeld && this.#batchInputs === 0) {
+      this.#acksHeld = false;
+      this.native.utps_end_batch(this.ctx);
+      this.#afterCall();
+      if (this.#closed) return;
+    }
     const read = this.native.utps_busy_poll(this.ctx, this.busyPoll, MAX_DRAIN);
     if (read <= 0) return;
     this.#drainSocket(read);

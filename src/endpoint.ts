@@ -65,8 +65,13 @@ export interface UtpEndpointOptions extends UtpTuningOptions {
    * the event loop; default `0`, off. The idea of Linux's `SO_BUSY_POLL`, in
    * the process.
    *
-   * On loopback a 1-byte ping-pong with `100` on both sides takes about a
-   * third of the time it takes without (bench/RESULTS.md). The price: up to
+   * While a poll is queued, the acknowledgement of received data waits for
+   * it, so a reply written at once carries it: request/response traffic
+   * sends one datagram per message each way instead of two.
+   *
+   * On loopback a 1-byte ping-pong with `100` on both sides takes a third to
+   * two thirds of the time it takes without, depending on the host
+   * (bench/RESULTS.md). The price: up to
    * this much CPU after every burst of traffic that is not answered in time,
    * and other tasks of the event loop wait while it spins. Needs native I/O:
    * with `udpIo: "runtime"` it is refused, and where the endpoint falls back

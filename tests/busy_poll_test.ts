@@ -1,13 +1,14 @@
 // Copyright 2026 the utpstream authors. MIT license.
 // Busy polling (`busyPoll`): busy-polled endpoints carry request/response
-// traffic and bulk data intact, stop spinning when the traffic stops, close
+// traffic and bulk data intact, send one datagram per message each way (the
+// reply carries the ACK), stop spinning when the traffic stops, close
 // cleanly with a poll queued, and refuse bad values. How much it saves per
 // round trip is measured in bench/ (the busyPoll rows), not here.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { type UdpIo, type UtpConnection, UtpEndpoint } from "../mod.ts";
-import { nativeCounts } from "../src/diagnostics.ts";
+import { endpointCounters, nativeCounts } from "../src/diagnostics.ts";
 import { hashStream, pattern, patternHash, within, writePattern } from "./_helpers.ts";
 
 const BULK = 4 << 20;
@@ -73,6 +74,48 @@ for (const serverIo of ["native", "bulk"] as UdpIo[]) {
     assert.equal((await nativeCounts(client)).contexts, 0);
   });
 }
+
+test("busy-polled request/response traffic sends one datagram per message each way", async () => {
+  // Without busy polling each message costs two datagrams: the ACK of the
+  // request at the end of the batch, then the reply. A busy-polled endpoint
+  // holds the ACK for its queued poll, so the reply written meanwhile carries
+  // it; and reading the message must not send a window update of its own
+  // (libutp patch 0031): that was a third datagram per message in Bun.
+  await using client = await UtpEndpoint.bind({ hostname: "127.0.0.1", busyPoll: 50 });
+  await using server = await UtpEndpoint.bind({ hostname: "127.0.0.1", busyPoll: 50 });
+  const listener = server.listen();
+  const served = listener.accept().then(echo);
+  const conn = await client.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  const writer = conn.writable.getWriter();
+  const reader = conn.readable.getReader();
+  // Each request goes out as soon as the reply is read (no timer per read:
+  // a hop through the event loop would let the poll send the ACK first).
+  const exchanges = async (from: number, count: number) => {
+    for (let i = from; i < from + count; i++) {
+      const message = pattern(1 + (i % 100), i + 1);
+      await writer.write(message);
+      assert.deepEqual(await readExactly(reader, message.byteLength), message);
+    }
+  };
+  await within(exchanges(0, 10), 10_000, "first exchanges"); // past the handshake and the first window updates
+  const sent = () => [endpointCounters(client)!.sentDatagrams, endpointCounters(server)!.sentDatagrams];
+  const [client0, server0] = sent();
+  const MESSAGES = 300;
+  await within(exchanges(10, MESSAGES), 30_000, "exchanges");
+  const [client1, server1] = sent();
+  // A few extra (a timer's ACK, a retransmission) are fine; twice as many are not.
+  const bound = MESSAGES * 1.1 + 5;
+  assert.ok(
+    client1 - client0 <= bound,
+    `client sent ${client1 - client0} datagrams for ${MESSAGES} requests`,
+  );
+  assert.ok(server1 - server0 <= bound, `server sent ${server1 - server0} datagrams for ${MESSAGES} replies`);
+  await writer.close();
+  assert.equal((await reader.read()).done, true);
+  await within(served, 10_000, "echo end");
+  conn.close();
+  listener.close();
+});
 
 test("a busy-polled endpoint stops spinning once the traffic stops", async () => {
   // The longest spin allowed: if the endpoint kept spinning, the idle

@@ -38,6 +38,7 @@ export const symbols = {
   utps_drain: { parameters: ["pointer", "i32"], result: "i32" }, // int (ctx, int max_datagrams)
   utps_busy_poll: { parameters: ["pointer", "i32", "i32"], result: "i32" }, // int (ctx, int max_us, int max)
   utps_end_batch: { parameters: ["pointer"], result: "void" }, // void (ctx)
+  utps_end_batch_holding_acks: { parameters: ["pointer"], result: "void" }, // void (ctx)
   utps_tick: { parameters: ["pointer"], result: "void" }, // void (ctx)
   utps_wake_start: { parameters: ["pointer", "function", "i32"], result: "i32" }, // int (ctx, utps_wake_fn fn, int token)
   utps_wake_arm: { parameters: ["pointer"], result: "void" }, // void (ctx)
