@@ -7,7 +7,7 @@
  *
  *   node bench/node_utp_native.ts recv --bytes N [--flows K]
  *   node bench/node_utp_native.ts send --port P --bytes N [--flows K]
- *   ... pong | ping --port P --count N | probe
+ *   ... pong | ping --port P --count N [--warmup N] | probe
  *
  * utp-native is found in `.tools/node_modules` (scripts/install_tools.sh) or
  * at `UTP_NATIVE=<path to the package>`.
@@ -53,6 +53,7 @@ const { positionals, values } = parseArgs({
     bytes: { type: "string", default: "0" },
     flows: { type: "string", default: "1" },
     count: { type: "string", default: "1000" },
+    warmup: { type: "string", default: "0" },
     timeout: { type: "string", default: "120" },
   },
 });
@@ -62,6 +63,8 @@ const port = Number(values.port);
 const totalBytes = Number(values.bytes);
 const flows = Math.max(1, Number(values.flows));
 const count = Number(values.count);
+/** Untimed round trips before the timed ones. */
+const warmup = Number(values.warmup);
 
 const watchdog = setTimeout(() => {
   console.error(`utp-native ${role}: timeout after ${values.timeout} s`);
@@ -254,7 +257,7 @@ async function pingRole(): Promise<never> {
   let echoed: () => void = () => {};
   conn.on("data", () => echoed());
   const one = new Uint8Array([1]);
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < warmup + count; i++) {
     const t0 = performance.now();
     const back = new Promise<void>((resolve) => echoed = resolve);
     conn.write(one);
@@ -264,9 +267,13 @@ async function pingRole(): Promise<never> {
   const usage = cpuSince(cpuStart);
   conn.end();
   await closed(conn);
+  const warm = rtts.splice(0, warmup).sort((a, b) => a - b);
   rtts.sort((a, b) => a - b);
   finish({
     role: "ping",
+    warmup: warm.length,
+    warmupMedianUs: warm.length ? warm[warm.length >> 1] : undefined,
+    warmupP99Us: warm.length ? warm[Math.min(warm.length - 1, Math.floor(warm.length * 0.99))] : undefined,
     count: rtts.length,
     medianUs: rtts[rtts.length >> 1],
     p99Us: rtts[Math.min(rtts.length - 1, Math.floor(rtts.length * 0.99))],

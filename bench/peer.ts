@@ -8,12 +8,12 @@
  *   deno run -A --unstable-net bench/peer.ts recv --bytes N [--flows K] [--udp-io native|bulk|runtime]
  *        [--udp-offload default|true|false] [--reader default|byob] [--busy-poll µs]
  *   bun bench/peer.ts send --port P --bytes N [--flows K]
- *   ... pong | ping --port P --count N | tcp-recv | tcp-send | tcp-pong | tcp-ping | probe
+ *   ... pong | ping --port P --count N [--warmup N] [--rtts FILE] | tcp-recv | tcp-send | tcp-pong | tcp-ping | probe
  *
  * @module
  */
 import process from "node:process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { type UdpIo, type UtpConnection, UtpEndpoint } from "../mod.ts";
 import { patternSlice, Verifier } from "./pattern.ts";
@@ -36,12 +36,14 @@ const { positionals, values } = parseArgs({
     bytes: { type: "string", default: "0" },
     flows: { type: "string", default: "1" },
     count: { type: "string", default: "1000" },
+    warmup: { type: "string", default: "0" },
     "udp-io": { type: "string", default: "native" },
     "udp-offload": { type: "string", default: "default" },
     "busy-poll": { type: "string", default: "0" },
     reader: { type: "string", default: "default" },
     chunk: { type: "string", default: String(WRITE_CHUNK) },
     timeout: { type: "string", default: "120" },
+    rtts: { type: "string", default: "" },
   },
 });
 
@@ -50,6 +52,11 @@ const port = Number(values.port);
 const totalBytes = Number(values.bytes);
 const flows = Math.max(1, Number(values.flows));
 const count = Number(values.count);
+/**
+ * Round trips before the `count` timed ones, reported apart: a runtime's JIT
+ * compiles the path on helper threads during the first seconds.
+ */
+const warmup = Number(values.warmup);
 const udpIo = values["udp-io"] as UdpIo;
 /** `udpOffload`: the library's default unless "true" or "false" is given. */
 const udpOffload = values["udp-offload"] === "default" ? undefined : values["udp-offload"] === "true";
@@ -174,18 +181,29 @@ function report(results: FlowResult[], perFlow: number, cpuStart: { user: number
   });
 }
 
-function latencyReport(rtts: number[], cpuStart: { user: number; system: number }): never {
+/** The `q` quantile (0..1) of `xs`, sorted ascending. */
+function quantile(xs: number[], q: number): number {
+  return xs[Math.min(xs.length - 1, Math.floor(xs.length * q))];
+}
+
+/** Reports the timed round trips, `all` without the first `warmup`, and the warm-up's own median and p99. */
+function latencyReport(all: number[], cpuStart: { user: number; system: number }): never {
   const usage = cpuSince(cpuStart);
+  const warm = all.slice(0, warmup).sort((a, b) => a - b);
+  const rtts = all.slice(warmup);
+  if (values.rtts) writeFileSync(values.rtts, rtts.map((r) => r.toFixed(1)).join("\n") + "\n");
   rtts.sort((a, b) => a - b);
-  const p99 = rtts[Math.min(rtts.length - 1, Math.floor(rtts.length * 0.99))];
   finish({
     role: "ping",
     count: rtts.length,
-    medianUs: rtts[rtts.length >> 1],
-    p90Us: rtts[Math.floor(rtts.length * 0.9)],
-    p99Us: p99,
+    medianUs: quantile(rtts, 0.5),
+    p90Us: quantile(rtts, 0.9),
+    p99Us: quantile(rtts, 0.99),
     meanUs: rtts.reduce((a, b) => a + b, 0) / rtts.length,
     minUs: rtts[0],
+    warmup: warm.length,
+    warmupMedianUs: warm.length ? quantile(warm, 0.5) : undefined,
+    warmupP99Us: warm.length ? quantile(warm, 0.99) : undefined,
     ...usage,
   });
 }
@@ -208,7 +226,7 @@ async function pingPong(conn: Conn): Promise<number[]> {
   const reader = conn.readable.getReader();
   const writer = conn.writable.getWriter();
   const rtts: number[] = [];
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < warmup + count; i++) {
     const t0 = performance.now();
     await writer.write(ONE);
     let got = 0;

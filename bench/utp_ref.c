@@ -159,6 +159,8 @@ static int accepted;
 static int destroyed_count;
 static uint64_t total_bytes;
 static long ping_count = 1000;
+static long ping_warmup; /* untimed round trips before the ping_count timed ones */
+static const char *rtts_path; /* --rtts: every timed round trip, in µs, one per line */
 static long pings_done;
 static double ping_t0;
 static double *rtts;
@@ -428,7 +430,8 @@ static void linger(int live_target) {
 
 int main(int argc, char **argv) {
 	if (argc < 2) {
-		fprintf(stderr, "usage: utp_ref recv|send|pong|ping [--port P] [--bytes N] [--flows K] [--count N] [--timeout S]\n");
+		fprintf(stderr, "usage: utp_ref recv|send|pong|ping [--port P] [--bytes N] [--flows K] [--count N]\n"
+		                "       [--warmup N] [--rtts FILE] [--timeout S]\n");
 		return 64;
 	}
 	const char *r = argv[1];
@@ -447,6 +450,8 @@ int main(int argc, char **argv) {
 		else if (strcmp(argv[i], "--bytes") == 0) total_bytes = strtoull(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--flows") == 0) nflows = atoi(argv[i + 1]);
 		else if (strcmp(argv[i], "--count") == 0) ping_count = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--warmup") == 0) ping_warmup = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--rtts") == 0) rtts_path = argv[i + 1];
 		else if (strcmp(argv[i], "--timeout") == 0) timeout = atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--ack-every") == 0) ack_every = atoi(argv[i + 1]);
 		else if (strcmp(argv[i], "--mmsg") == 0) use_mmsg = atoi(argv[i + 1]);
@@ -546,22 +551,41 @@ int main(int argc, char **argv) {
 		printf("{\"role\":\"pong\",\"impl\":\"c\",\"cpuUser\":%.4f,\"cpuSys\":%.4f,\"peakRssKiB\":%ld}\n", u1 - u0,
 		       s1 - s0, peak_rss_kib());
 	} else {
-		rtts = calloc((size_t)ping_count, sizeof *rtts);
+		if (ping_count < 1 || ping_warmup < 0) ping_count = 1, ping_warmup = 0;
+		rtts = calloc((size_t)(ping_warmup + ping_count), sizeof *rtts);
 		if (!rtts) die("calloc");
+		ping_count += ping_warmup;
 		while (pings_done < ping_count) loop_once();
 		cpu_split(&u1, &s1);
 		utp_close(flows[0].sock);
 		flows[0].dirty = 0;
 		linger(1);
+		/* The warm-up's own median and p99, reported apart. */
+		double warm_median = 0, warm_p99 = 0;
+		if (ping_warmup > 0) {
+			qsort(rtts, (size_t)ping_warmup, sizeof *rtts, cmp_double);
+			long w99 = (long)((double)ping_warmup * 0.99);
+			warm_median = rtts[ping_warmup / 2];
+			warm_p99 = rtts[w99 < ping_warmup ? w99 : ping_warmup - 1];
+		}
+		rtts += ping_warmup;
+		ping_count -= ping_warmup;
+		if (rtts_path) {
+			FILE *out = fopen(rtts_path, "w");
+			if (!out) die("fopen");
+			for (long i = 0; i < ping_count; i++) fprintf(out, "%.1f\n", rtts[i]);
+			fclose(out);
+		}
 		qsort(rtts, (size_t)ping_count, sizeof *rtts, cmp_double);
 		double sum = 0;
 		for (long i = 0; i < ping_count; i++) sum += rtts[i];
 		long p99 = (long)((double)ping_count * 0.99);
 		if (p99 >= ping_count) p99 = ping_count - 1;
 		printf("{\"role\":\"ping\",\"impl\":\"c\",\"count\":%ld,\"medianUs\":%.2f,\"p99Us\":%.2f,\"meanUs\":%.2f,"
-		       "\"minUs\":%.2f,\"cpuUser\":%.4f,\"cpuSys\":%.4f,\"peakRssKiB\":%ld}\n",
-		       ping_count, rtts[ping_count / 2], rtts[p99], sum / (double)ping_count, rtts[0], u1 - u0, s1 - s0,
-		       peak_rss_kib());
+		       "\"minUs\":%.2f,\"warmup\":%ld,\"warmupMedianUs\":%.2f,\"warmupP99Us\":%.2f,\"cpuUser\":%.4f,"
+		       "\"cpuSys\":%.4f,\"peakRssKiB\":%ld}\n",
+		       ping_count, rtts[ping_count / 2], rtts[p99], sum / (double)ping_count, rtts[0], ping_warmup, warm_median,
+		       warm_p99, u1 - u0, s1 - s0, peak_rss_kib());
 	}
 	fflush(stdout);
 	utp_destroy(ctx);
