@@ -550,12 +550,27 @@ export class Connection implements UtpConnection, ConnectionEvents {
 
   // ---- writing
 
-  async #write(chunk: Uint8Array): Promise<void> {
+  /**
+   * The sink's write. A chunk the send buffer takes whole, the usual case,
+   * completes without a promise of its own (the stream resolves the write);
+   * the rest waits for room in `#writeRest`.
+   */
+  #write(chunk: Uint8Array): Promise<void> | undefined {
+    if (chunk instanceof Uint8Array && !this.#error && this.#state === "open") {
+      const n = this.#driver.write(this.#id, chunk);
+      if (n === chunk.byteLength) return undefined;
+      if (n >= 0) return this.#writeRest(chunk, n, true);
+    }
+    return this.#writeRest(chunk, 0, false);
+  }
+
+  /** Writes `chunk` from `offset` on, waiting for room first if `full` (the send buffer just took less). */
+  async #writeRest(chunk: Uint8Array, offset: number, full: boolean): Promise<void> {
     if (!(chunk instanceof Uint8Array)) {
       throw new TypeError("Cannot write to a µTP connection: chunk must be a Uint8Array");
     }
-    let offset = 0;
     const length = chunk.byteLength;
+    if (full) await this.#driver.waitWritable(this.#id);
     while (offset < length) {
       if (this.#error) throw this.#error;
       if (this.#state !== "open") throw abortedError();

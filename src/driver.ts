@@ -773,7 +773,7 @@ export class Driver {
         const n = this.native.utps_take_events(this.ctx, buf, buf.byteLength);
         if (n <= 0) break;
         taken += n;
-        decodeEvents(buf, view, n, this.#sink, () => this.#closed);
+        decodeEvents(buf, view, n, this.#sink, this.#isClosed);
       }
       return taken;
     } finally {
@@ -781,6 +781,8 @@ export class Driver {
       this.#dispatching = false;
     }
   }
+
+  #isClosed = (): boolean => this.#closed;
 
   #connectionGone(id: number): void {
     const record = this.#records.get(id);
