@@ -96,3 +96,39 @@ test("the last bytes of a transfer arrive promptly (no tail stall)", async () =>
   assert.equal(got.bytes, size);
   assert.equal(got.sha256, patternHash(size));
 });
+
+test("writes larger than the send buffer wait for room; small, large and empty writes arrive intact, in order", async () => {
+  // A 4 KiB send buffer takes small writes whole and large ones in parts:
+  // both ways through the writable's sink, interleaved.
+  await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+  const received = (async () => {
+    const conn = await listener.accept();
+    const bytes = await readAll(conn.readable);
+    conn.close();
+    return bytes;
+  })();
+  await using conn = await connect({
+    hostname: "127.0.0.1",
+    port: listener.addr.port,
+    sendBufferBytes: 4096,
+  });
+  const sizes = [1, 100_000, 0, 7, 1400, 65_536, 0, 3, 250_000, 1];
+  const writer = conn.writable.getWriter();
+  const sent: Uint8Array[] = [];
+  let seed = 0;
+  for (const size of sizes) {
+    const chunk = new Uint8Array(size).map(() => (seed = (seed * 33 + 7) & 0xff));
+    sent.push(chunk.slice());
+    await within(writer.write(chunk), 10000, `write of ${size} bytes`);
+  }
+  await within(writer.close(), 10000, "close");
+  const got = await within(received, 20000, "read");
+  const expected = new Uint8Array(sizes.reduce((a, b) => a + b, 0));
+  let at = 0;
+  for (const chunk of sent) {
+    expected.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  assert.equal(got.byteLength, expected.byteLength);
+  assert.deepEqual(got, expected);
+});
