@@ -79,7 +79,7 @@ export async function connect(options: UtpConnectOptions): Promise<UtpConnection
   // connection keeps the process alive. The endpoint lets go only after the
   // connection holds it: an endpoint that nothing holds for a moment counts as
   // unreferenced, and Deno's socket, which cannot be unreferenced, would be
-  // given up for the 2 ms poll for good.
+  // given up (for a receive thread once referenced again).
   const driver = driverOf(endpoint);
   try {
     const conn = await dial(driver, { ...target, hostname: remote.text }, true);

@@ -166,7 +166,7 @@ export class Driver {
   /** What keeps the endpoint referenced: each holder (endpoint, listener, connection) and whether it wants to. */
   #holders = new Map<object, boolean>();
   #ref = true;
-  /** The native receive thread (`udpIo: "bulk"`). */
+  /** The native receive thread (`udpIo: "bulk"`, or a detached Deno socket referenced again). */
   #wake: WakeThread | undefined;
   #busyPollQueued = false;
   /** The last batch end left its ACKs to the queued busy poll. */
@@ -348,6 +348,16 @@ export class Driver {
       // descriptor from now on; the runtime's handle is gone for good.
       this.#detached = true;
       if (!this.#closingQuietly) this.#poll = setInterval(this.#pollOnce, POLL_MS);
+    }
+    if (ref && this.#detached && !this.#closingQuietly) {
+      // Referenced again with the runtime's handle gone: a receive thread
+      // waits for datagrams from now on, as with "bulk" but without receive
+      // offload, and the 2 ms poll is left for when nothing holds a reference.
+      this.#wake = WakeThread.create(this.native, this.ctx, this.#onReadable);
+      if (this.#wake) {
+        this.#updateReceiveThread(true);
+        return;
+      }
     }
     if (this.#poll !== undefined) refTimer(this.#poll, ref);
   }

@@ -432,7 +432,8 @@ export class UtpEndpoint implements AsyncDisposable {
   /**
    * Lets the process exit even though the endpoint is open, unless a
    * referenced listener or connection of it is. On Deno, an endpoint with
-   * nothing referenced reads its socket by polling every 2 ms from then on.
+   * nothing referenced reads its socket by polling every 2 ms, and once
+   * referenced again, on a receive thread of the native library.
    */
   unref(): void {
     this.#driver.setHolderRef(this, false);

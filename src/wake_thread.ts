@@ -1,6 +1,8 @@
 // Copyright 2026 the utpstream authors. MIT license.
 /**
- * The receive threads of `udpIo: "bulk"` endpoints, seen from JavaScript.
+ * The receive threads of `udpIo: "bulk"` endpoints (and of Deno endpoints
+ * referenced again after their runtime socket was given up), seen from
+ * JavaScript.
  * Each such endpoint's socket is watched by a thread of the native library
  * (`native/wake_thread.c`), which calls one process-wide thread-safe callback
  * with the endpoint's token when the socket becomes readable; the endpoint
