@@ -17,7 +17,7 @@ import {
 } from "./addr.ts";
 import { checkTuning, type UtpTuningOptions } from "./options.ts";
 import { Connection, type UtpConnection } from "./connection.ts";
-import { DEFAULT_SOCKET_BUFFER_BYTES, Driver, type UdpIo } from "./driver.ts";
+import { DEFAULT_SOCKET_BUFFER_BYTES, Driver, driverHeldBy, type UdpIo } from "./driver.ts";
 import { UtpError } from "./errors.ts";
 import { Listener, type UtpAdmissionOptions, type UtpListener } from "./listener.ts";
 import { getRuntime } from "./runtime.ts";
@@ -175,9 +175,6 @@ const DATAGRAM_QUEUE = 256;
 
 /** Only the module's own code may construct endpoints. */
 const CONSTRUCT = Symbol("UtpEndpoint");
-/** Each endpoint's driver, for the package's own modules (see {@linkcode driverOf}). */
-const drivers = new WeakMap<UtpEndpoint, Driver>();
-
 /**
  * Internal: the driver of an endpoint, for this package's own modules
  * (`connect()`, `listen()`, diagnostics). Not exported from `mod.ts`.
@@ -190,7 +187,8 @@ const drivers = new WeakMap<UtpEndpoint, Driver>();
  * ```
  */
 export function driverOf(endpoint: UtpEndpoint): Driver {
-  const driver = drivers.get(endpoint);
+  // Every endpoint is registered with its driver when constructed (Driver.hold).
+  const driver = endpoint instanceof UtpEndpoint ? driverHeldBy(endpoint) : undefined;
   if (!driver) throw new TypeError("Cannot use the endpoint: it is not a UtpEndpoint");
   return driver;
 }
@@ -216,7 +214,6 @@ export class UtpEndpoint implements AsyncDisposable {
   private constructor(key: symbol, driver: Driver) {
     if (key !== CONSTRUCT) throw new TypeError("Cannot construct UtpEndpoint: use UtpEndpoint.bind()");
     this.#driver = driver;
-    drivers.set(this, driver);
     // An endpoint the user bound keeps the process alive until closed or unreferenced.
     driver.hold(this);
   }
