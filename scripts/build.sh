@@ -48,5 +48,7 @@ if [ -n "$HOST_TARGET" ] && [ -f "$ROOT/lib/$HOST_TARGET/$(basename "$LIB")" ] \
    && [ "$LIB" -nt "$ROOT/lib/$HOST_TARGET/$(basename "$LIB")" ]; then
   echo "build: removing stale lib/$HOST_TARGET/ (older than this build; deno task build:targets recreates it)" >&2
   rm -rf "$ROOT/lib/$HOST_TARGET"
+  # lib/checksums.json must list only what lib/ holds (tests/foreign_arch_test.ts).
+  if [ -f "$ROOT/lib/checksums.json" ]; then bash "$ROOT/scripts/build_targets.sh" --checksums >&2; fi
 fi
 echo "$LIB"
