@@ -553,32 +553,32 @@ export class Connection implements UtpConnection, ConnectionEvents {
   /**
    * The sink's write. A chunk the send buffer takes whole, the usual case,
    * completes without a promise of its own (the stream resolves the write);
-   * the rest waits for room in `#writeRest`.
+   * the rest waits for room in `#writeRest`. Failures are rejections, as the
+   * stream expects of its sink.
    */
   #write(chunk: Uint8Array): Promise<void> | undefined {
-    if (chunk instanceof Uint8Array && !this.#error && this.#state === "open") {
-      const n = this.#driver.write(this.#id, chunk);
-      if (n === chunk.byteLength) return undefined;
-      if (n >= 0) return this.#writeRest(chunk, n, true);
+    if (!(chunk instanceof Uint8Array)) {
+      return Promise.reject(new TypeError("Cannot write to a µTP connection: chunk must be a Uint8Array"));
     }
-    return this.#writeRest(chunk, 0, false);
+    const n = this.#writeSome(chunk);
+    if (n < 0) return Promise.reject(this.#error ?? abortedError());
+    return n === chunk.byteLength ? undefined : this.#writeRest(chunk, n);
   }
 
-  /** Writes `chunk` from `offset` on, waiting for room first if `full` (the send buffer just took less). */
-  async #writeRest(chunk: Uint8Array, offset: number, full: boolean): Promise<void> {
-    if (!(chunk instanceof Uint8Array)) {
-      throw new TypeError("Cannot write to a µTP connection: chunk must be a Uint8Array");
-    }
-    const length = chunk.byteLength;
-    if (full) await this.#driver.waitWritable(this.#id);
-    while (offset < length) {
-      if (this.#error) throw this.#error;
-      if (this.#state !== "open") throw abortedError();
-      const n = this.#driver.write(this.#id, offset === 0 ? chunk : chunk.subarray(offset));
+  /** Waits for room and writes until `chunk` is written from `offset` on. */
+  async #writeRest(chunk: Uint8Array, offset: number): Promise<void> {
+    while (offset < chunk.byteLength) {
+      await this.#driver.waitWritable(this.#id);
+      const n = this.#writeSome(chunk.subarray(offset));
       if (n < 0) throw this.#error ?? abortedError();
       offset += n;
-      if (offset < length) await this.#driver.waitWritable(this.#id);
     }
+  }
+
+  /** Hands what the send buffer takes of `data` to libutp; how much, or -1 once the connection cannot write. */
+  #writeSome(data: Uint8Array): number {
+    if (this.#error || this.#state !== "open") return -1;
+    return this.#driver.write(this.#id, data);
   }
 
   #shutdownWrite(): void {
