@@ -78,8 +78,12 @@ type Impl =
   | "deno-tcp"
   | NodeImpl;
 
-/** The busy-poll rows' `busyPoll`, µs. */
-const BUSY_POLL_US = 100;
+/**
+ * The busy-poll rows' `busyPoll`, µs. Longer than the peer's answer plus its
+ * stalls (a helper thread's time slice): with 100 the spin ran out often
+ * enough on 2 vCPUs to double Deno's p99 (bench/RESULTS.md, round 11).
+ */
+const BUSY_POLL_US = 1000;
 
 interface Row {
   id: string;

@@ -651,8 +651,13 @@ export class Driver {
   #onBatchEnd = (): void => {
     if (this.#closed) return;
     this.#batchInputs = 0;
-    this.#acksHeld = this.#queueBusyPoll();
-    if (this.#acksHeld) this.native.utps_end_batch_holding_acks(this.ctx);
+    // Hold this batch's ACKs for the queued poll, so that a reply written
+    // before it runs carries them, but not across a second batch end: ACKs
+    // still held mean the poll came late (Bun delivered another batch first),
+    // and a sender waiting for them would stall.
+    const hold = this.#queueBusyPoll() && !this.#acksHeld;
+    this.#acksHeld = hold;
+    if (hold) this.native.utps_end_batch_holding_acks(this.ctx);
     else this.native.utps_end_batch(this.ctx);
     this.#afterCall();
   };
@@ -732,9 +737,9 @@ export class Driver {
    * After traffic, once the current task and its microtasks are done, waits
    * up to `busyPoll` µs for the next datagram by spinning on the socket
    * instead of going back to sleep in the event loop (see
-   * UtpEndpointOptions.busyPoll). Referenced endpoints only. An immediate
-   * runs after the runtime's current batch of datagrams (Bun delivers a whole
-   * batch first), so the spin never reads past datagrams the runtime holds.
+   * UtpEndpointOptions.busyPoll). Referenced endpoints only. Bun may start
+   * delivering its next batch of datagrams before the immediate runs; the
+   * poll then stands aside until that batch's end.
    * Returns whether a poll is queued: then the batch end may hold the
    * deferred ACKs for it (utps_end_batch_holding_acks), and a reply the
    * application writes before it runs carries them.
@@ -749,11 +754,13 @@ export class Driver {
 
   #busyPollOnce = (): void => {
     this.#busyPollQueued = false;
-    if (this.#closed) return;
-    // The ACKs the last batch end held for this poll, where no reply carried
-    // them. Not while the runtime is delivering a batch (Bun ends it in an
-    // immediate queued after this one): that batch's ACKs wait for its end.
-    if (this.#acksHeld && this.#batchInputs === 0) {
+    // While the runtime delivers a batch (Bun ends it in an immediate queued
+    // after this one), spinning would keep that batch's data and ACKs waiting
+    // for up to the whole window, and a sender that waits for those ACKs sends
+    // nothing meanwhile. Its batch end queues the next poll.
+    if (this.#closed || this.#batchInputs > 0) return;
+    // The ACKs the last batch end held for this poll, where no reply carried them.
+    if (this.#acksHeld) {
       this.#acksHeld = false;
       this.native.utps_end_batch(this.ctx);
       this.#afterCall();

@@ -69,14 +69,18 @@ export interface UtpEndpointOptions extends UtpTuningOptions {
    * it, so a reply written at once carries it: request/response traffic
    * sends one datagram per message each way instead of two.
    *
-   * On loopback a 1-byte ping-pong with `100` on both sides takes a third to
-   * two thirds of the time it takes without, depending on the host
-   * (bench/RESULTS.md). The price: up to
-   * this much CPU after every burst of traffic that is not answered in time,
-   * and other tasks of the event loop wait while it spins. Needs native I/O:
-   * with `udpIo: "runtime"` it is refused, and where the endpoint falls back
-   * to runtime I/O it is off ({@linkcode UtpEndpoint.busyPoll} says so).
-   * Unreferenced endpoints do not spin. An integer from 0 to 10 000.
+   * Choose a window longer than the peer takes to answer, stalls included: each
+   * time the spin runs out the process sleeps, and the next datagram pays the
+   * full wake-up. On loopback a 1-byte ping-pong with `1000` on both sides
+   * takes a third to two thirds of the time it takes without, depending on the
+   * host; with `100` Deno's p99 was about twice as long (bench/RESULTS.md). The
+   * price: up to this much CPU after every burst of traffic that is not
+   * answered in time, and other tasks of the event loop wait while it spins, so
+   * a peer in the same process cannot answer meanwhile: there each spin lasts
+   * the whole window. Needs native I/O: with `udpIo: "runtime"` it is refused,
+   * and where the endpoint falls back to runtime I/O it is off
+   * ({@linkcode UtpEndpoint.busyPoll} says so). Unreferenced endpoints do not
+   * spin. An integer from 0 to 10 000.
    */
   busyPoll?: number;
   /** Kernel socket buffer size to request, bytes; default 4 MiB (the OS caps it). */
