@@ -27,6 +27,7 @@ import { type AcceptSink, IncomingRouter } from "./incoming.ts";
 import { RuntimeSender } from "./udp/runtime_sender.ts";
 import { type Interval, refTimer } from "./timers.ts";
 import { WakeThread } from "./wake_thread.ts";
+import { forgetLocalEndpoint, isLocalEndpoint, rememberLocalEndpoint } from "./local_endpoints.ts";
 
 /**
  * How datagrams move between the kernel and libutp: `"native"` (the runtime
@@ -39,6 +40,8 @@ export type UdpIo = "native" | "bulk" | "runtime";
 
 /** What the driver needs from a connection. */
 export interface ConnectionEvents {
+  /** The peer's address. */
+  readonly remoteAddr: UtpAddr;
   /** Data from the peer: a view into a reused buffer, valid only during the call. */
   onData(data: Uint8Array): void;
   onConnect(): void;
@@ -113,6 +116,8 @@ interface ConnectionRecord {
   packetsSeen: number;
   /** When a packet from the peer was last seen, ms. */
   heardAt: number;
+  /** Whether the peer is an endpoint of this process (see #busyPollOnce). */
+  readonly inProcess: boolean;
 }
 
 /** One endpoint's engine. */
@@ -144,6 +149,8 @@ export class Driver {
   readonly busyPoll: number;
 
   #records = new Map<number, ConnectionRecord>();
+  /** How many of the records' peers are endpoints of this process. */
+  #inProcessRecords = 0;
   #router: IncomingRouter;
   #sender: RuntimeSender | undefined;
   #dispatching = false;
@@ -205,6 +212,7 @@ export class Driver {
       refuse: (id) => native.utps_close(ctx, id),
     });
     this.#applyTuning(options);
+    rememberLocalEndpoint(this, socket.hostname, socket.port);
     if (this.#wake) return;
     socket.start(
       (data, hostname, port) => this.#onDatagram(data, hostname, port),
@@ -506,7 +514,9 @@ export class Driver {
   }
 
   #register(id: number, events: ConnectionEvents): void {
-    this.#records.set(id, { events, writer: undefined, packetsSeen: 0, heardAt: Date.now() });
+    const inProcess = isLocalEndpoint(events.remoteAddr.hostname, events.remoteAddr.port);
+    if (inProcess) this.#inProcessRecords++;
+    this.#records.set(id, { events, writer: undefined, packetsSeen: 0, heardAt: Date.now(), inProcess });
     this.hold(events);
     this.#startTimer();
   }
@@ -612,8 +622,10 @@ export class Driver {
     this.#stopTimer();
     if (this.#poll !== undefined) clearInterval(this.#poll);
     this.#wake?.close();
+    forgetLocalEndpoint(this);
     const records = [...this.#records.values()];
     this.#records.clear();
+    this.#inProcessRecords = 0;
     this.#holders.clear();
     this.#router.close();
     this.native.utps_destroy(this.ctx);
@@ -766,6 +778,11 @@ export class Driver {
       this.#afterCall();
       if (this.#closed) return;
     }
+    // A peer in this process cannot answer while the spin holds the event
+    // loop, so the spin would last its whole window: none when every
+    // connection has such a peer.
+    const records = this.#records.size;
+    if (records > 0 && this.#inProcessRecords === records) return;
     const read = this.native.utps_busy_poll(this.ctx, this.busyPoll, MAX_DRAIN);
     if (read <= 0) return;
     this.#drainSocket(read);
@@ -804,6 +821,7 @@ export class Driver {
   #connectionGone(id: number): void {
     const record = this.#records.get(id);
     this.#records.delete(id);
+    if (record?.inProcess) this.#inProcessRecords--;
     if (record) this.release(record.events);
     record?.events.onDestroyed();
     record?.writer?.();

@@ -75,12 +75,12 @@ export interface UtpEndpointOptions extends UtpTuningOptions {
    * takes a third to two thirds of the time it takes without, depending on the
    * host; with `100` Deno's p99 was about twice as long (bench/RESULTS.md). The
    * price: up to this much CPU after every burst of traffic that is not
-   * answered in time, and other tasks of the event loop wait while it spins, so
-   * a peer in the same process cannot answer meanwhile: there each spin lasts
-   * the whole window. Needs native I/O: with `udpIo: "runtime"` it is refused,
-   * and where the endpoint falls back to runtime I/O it is off
-   * ({@linkcode UtpEndpoint.busyPoll} says so). Unreferenced endpoints do not
-   * spin. An integer from 0 to 10 000.
+   * answered in time, and other tasks of the event loop wait while it spins.
+   * An endpoint whose connections all go to endpoints of this same process
+   * does not spin: they could not answer meanwhile. Needs native I/O: with
+   * `udpIo: "runtime"` it is refused, and where the endpoint falls back to
+   * runtime I/O it is off ({@linkcode UtpEndpoint.busyPoll} says so).
+   * Unreferenced endpoints do not spin. An integer from 0 to 10 000.
    */
   busyPoll?: number;
   /** Kernel socket buffer size to request, bytes; default 4 MiB (the OS caps it). */
