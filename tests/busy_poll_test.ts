@@ -202,6 +202,7 @@ test("a busy-polled endpoint does not spin for a peer in its own process", async
   await using server = await UtpEndpoint.bind({ hostname: "127.0.0.1", busyPoll: 10_000 });
   const listener = server.listen();
   const served = listener.accept().then(echo);
+  served.catch(() => {}); // awaited below; if an assertion fails first, the closing endpoints end it
   const conn = await client.connect({ hostname: "127.0.0.1", port: server.addr.port });
   const writer = conn.writable.getWriter();
   const reader = conn.readable.getReader();
